@@ -404,7 +404,7 @@ impl Decoder<'_> {
                 }
                 11 => {
                     data_seen = true;
-                    self.data_section(&mut s, id_at)?;
+                    self.data_section(&mut s)?;
                 }
                 12 => {
                     self.module.data_count = Some(s.read_var_u32()?);
@@ -697,13 +697,11 @@ impl Decoder<'_> {
         let count = s.read_count(2)?;
         for _ in 0..count {
             let offset = s.offset();
+            // The 2.0 encoding is read in every mode: for the segments 1.0 can express it is a
+            // superset of 1.0's (flag 0 = table 0), and the `wast` encoder emits the explicit-
+            // table form (flag 2) even for 1.0 modules. Passive and declarative segments are
+            // rejected by the validator when bulk memory is off (as wasmparser does).
             let flags = s.read_var_u32()?;
-            if flags != 0 && !self.features.bulk_memory && !self.features.reference_types {
-                return Err(Error::malformed(
-                    offset,
-                    format!("malformed elements segment kind {flags}: needs bulk_memory"),
-                ));
-            }
             let (ty, mode, items) = match flags {
                 0 => {
                     let off = self.const_expr(s)?;
@@ -811,7 +809,7 @@ impl Decoder<'_> {
         Ok(())
     }
 
-    fn data_section(&mut self, s: &mut Reader<'_>, section_at: usize) -> Result<()> {
+    fn data_section(&mut self, s: &mut Reader<'_>) -> Result<()> {
         let at = s.offset();
         let count = s.read_count(2)?;
         if let Some(expected) = self.module.data_count {
@@ -822,7 +820,6 @@ impl Decoder<'_> {
                 ));
             }
         }
-        let _ = section_at;
         for _ in 0..count {
             let offset = s.offset();
             let flags = s.read_var_u32()?;
@@ -831,8 +828,9 @@ impl Decoder<'_> {
                     memory: 0,
                     offset: self.const_expr(s)?,
                 },
-                1 if self.features.bulk_memory => DataMode::Passive,
-                2 if self.features.bulk_memory || self.features.multi_memory => {
+                // As for elements: 2.0's encoding in every mode, passive gated in validation.
+                1 => DataMode::Passive,
+                2 => {
                     let memory = s.read_var_u32()?;
                     DataMode::Active {
                         memory,

@@ -5,7 +5,8 @@ use std::fmt;
 /// The WebAssembly proposals a decoder/validator accepts beyond the 1.0 MVP.
 ///
 /// [`Features::default`] is WebAssembly 2.0 with fixed-width SIMD: everything the
-/// CPython-for-WASI build and the 2.0 spec suite need. [`Features::mvp`] is 1.0 exactly.
+/// CPython-for-WASI build and the 2.0 spec suite need. [`Features::mvp`] is WebAssembly 1.0 as
+/// the 2019 W3C Recommendation defines it (the MVP plus mutable-global import/export).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Features {
     /// Importing and exporting mutable globals.
@@ -27,10 +28,11 @@ pub struct Features {
 }
 
 impl Features {
-    /// WebAssembly 1.0 (the MVP) with none of the later proposals.
+    /// WebAssembly 1.0: the MVP with mutable-global import/export (part of the 1.0
+    /// Recommendation) and none of the later proposals.
     pub const fn mvp() -> Self {
         Self {
-            mutable_global: false,
+            mutable_global: true,
             sign_ext: false,
             saturating_float_to_int: false,
             multi_value: false,
