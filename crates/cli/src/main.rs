@@ -1,0 +1,116 @@
+//! `wasmi-py`: the command line.
+//!
+//! Subcommands so far:
+//! * `validate [--mvp] [--lazy] FILE.wasm…` — decode and validate modules with wasmi-py's own
+//!   decoder and validator and print a one-line summary per module (or the error, with its
+//!   byte offset). `--lazy` checks only what instantiation needs (module-level rules), which
+//!   is what a lazily-validating runtime pays at start-up.
+//!
+//! `run` arrives with the interpreter core and the WASI layer.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use wasmi_py_decode::{Features, Module};
+use wasmi_py_validate::ModuleValidator;
+
+const USAGE: &str = "\
+wasmi-py: a WebAssembly interpreter specialised for running CPython (wasm32-wasi)
+
+USAGE:
+    wasmi-py validate [--mvp] [--lazy] FILE.wasm...
+
+SUBCOMMANDS:
+    validate    Decode and validate modules; print a summary or the error with its byte offset.
+
+OPTIONS (validate):
+    --mvp       Accept only WebAssembly 1.0 (default: 2.0 with fixed-width SIMD).
+    --lazy      Check module-level rules only, not function bodies (what start-up pays when
+                bodies are validated on first call).
+    -h, --help  Print this help.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("validate") => validate_cmd(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("wasmi-py: unknown subcommand '{other}'\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        None => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn validate_cmd(args: &[String]) -> ExitCode {
+    let mut features = Features::wasm2();
+    let mut lazy = false;
+    let mut files = Vec::new();
+    for arg in args {
+        match arg.as_str() {
+            "--mvp" => features = Features::mvp(),
+            "--lazy" => lazy = true,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            flag if flag.starts_with('-') => {
+                eprintln!("wasmi-py validate: unknown option '{flag}'");
+                return ExitCode::from(2);
+            }
+            file => files.push(file),
+        }
+    }
+    if files.is_empty() {
+        eprintln!("wasmi-py validate: no module given\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    let mut status = ExitCode::SUCCESS;
+    for file in files {
+        if let Err(message) = validate_file(file, features, lazy) {
+            eprintln!("{file}: {message}");
+            status = ExitCode::FAILURE;
+        }
+    }
+    status
+}
+
+fn validate_file(path: &str, features: Features, lazy: bool) -> Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let start = Instant::now();
+    let module = Module::decode(&bytes, features).map_err(|e| e.to_string())?;
+    let decoded = start.elapsed();
+    let validator = ModuleValidator::new(&module).map_err(|e| e.to_string())?;
+    if !lazy {
+        for index in 0..module.num_defined_functions() {
+            validator.validate_function(index).map_err(|e| {
+                let func = module.num_imported_functions + index;
+                match module.names.function(func) {
+                    Some(name) => e.context(format_args!("in function {func} `{name}`")),
+                    None => e.context(format_args!("in function {func}")),
+                }
+                .to_string()
+            })?;
+        }
+    }
+    let total = start.elapsed();
+    println!(
+        "{path}: valid ({} bytes, {} types, {} imports, {} functions, {} exports; decoded in {:.2} ms, {} in {:.2} ms)",
+        bytes.len(),
+        module.types.len(),
+        module.imports.len(),
+        module.num_defined_functions(),
+        module.exports.len(),
+        decoded.as_secs_f64() * 1e3,
+        if lazy { "module-level rules checked" } else { "validated" },
+        total.as_secs_f64() * 1e3,
+    );
+    Ok(())
+}
