@@ -358,6 +358,12 @@ impl Decoder<'_> {
                     format!("malformed section id {id}"),
                 ));
             }
+            if id == 12 && !self.features.bulk_memory {
+                return Err(Error::malformed(
+                    id_at,
+                    "malformed section id 12: the data count section needs bulk_memory",
+                ));
+            }
             let size_at = r.offset();
             let size = r.read_var_u32()? as usize;
             if size > r.remaining() {

@@ -282,6 +282,12 @@ impl<'m> ModuleValidator<'m> {
                     }
                 }
                 ElementItems::Exprs(exprs) => {
+                    if !m.features.reference_types {
+                        return Err(Error::invalid(
+                            seg.offset,
+                            "element segments of expressions need the reference_types feature",
+                        ));
+                    }
                     for e in exprs {
                         self.check_const_expr(e, seg.ty.val_type(), all_globals)?;
                     }

@@ -1,0 +1,228 @@
+//! The register bytecode the interpreter executes.
+//!
+//! A function's frame is a window of 64-bit slots on the value stack:
+//!
+//! ```text
+//! fp → [ params | declared locals | constants | temporaries (operand stack) ]
+//! ```
+//!
+//! Every instruction operand is a slot index ([`Reg`]) relative to the frame pointer. Wasm
+//! locals and constants are slots like any other, so `local.get`, `i32.const` and friends
+//! emit nothing: the consuming instruction reads the local's or the constant's slot directly.
+//! Constants are copied into the frame when it is entered (a pre-scan of the body collects
+//! them, de-duplicated), together with zeroing the declared locals.
+//!
+//! The numeric and memory instructions are generated from the operator table
+//! ([`wasmi_py_decode::for_each_operator!`]): each row typed `sig(a -> b)` becomes a
+//! [`Un`] instruction, each `sig(a b -> c)` a [`Bin`] one, each load/store a [`Load`] or
+//! [`Store`], under the same variant name. SIMD rows are not executable yet and generate
+//! nothing. Control flow, calls, tables, globals and bulk memory are the hand-written
+//! variants at the end of the enum.
+
+use crate::trap::TrapCode;
+
+/// A frame slot index, relative to the frame pointer.
+pub type Reg = u16;
+
+/// Operands of a unary numeric instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Un {
+    pub dst: Reg,
+    pub src: Reg,
+}
+
+/// Operands of a binary numeric instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bin {
+    pub dst: Reg,
+    pub lhs: Reg,
+    pub rhs: Reg,
+}
+
+/// Operands of a load: `dst = mem[addr + offset]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    pub dst: Reg,
+    pub addr: Reg,
+    pub offset: u32,
+}
+
+/// Operands of a store: `mem[addr + offset] = value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Store {
+    pub addr: Reg,
+    pub value: Reg,
+    pub offset: u32,
+}
+
+/// Builds the [`Instr`] enum: rows of the operator table with a generated shape, then the
+/// hand-written instructions. A tt-muncher, because only some rows become variants.
+macro_rules! define_instr {
+    // SIMD rows are decoded and validated but not executed yet.
+    (@munch [$($acc:tt)*] simd [$($enc:tt)+] $name:ident { $($f:tt)* } $mnem:literal $kind:ident $args:tt ; $($rest:tt)*) => {
+        define_instr!(@munch [$($acc)*] $($rest)*);
+    };
+    (@munch [$($acc:tt)*] $feat:ident [$($enc:tt)+] $name:ident { $($f:tt)* } $mnem:literal sig ($a:ident -> $r:ident) ; $($rest:tt)*) => {
+        define_instr!(@munch [$($acc)* ($name Un $mnem)] $($rest)*);
+    };
+    (@munch [$($acc:tt)*] $feat:ident [$($enc:tt)+] $name:ident { $($f:tt)* } $mnem:literal sig ($a:ident $b:ident -> $r:ident) ; $($rest:tt)*) => {
+        define_instr!(@munch [$($acc)* ($name Bin $mnem)] $($rest)*);
+    };
+    (@munch [$($acc:tt)*] $feat:ident [$($enc:tt)+] $name:ident { $($f:tt)* } $mnem:literal load $args:tt ; $($rest:tt)*) => {
+        define_instr!(@munch [$($acc)* ($name Load $mnem)] $($rest)*);
+    };
+    (@munch [$($acc:tt)*] $feat:ident [$($enc:tt)+] $name:ident { $($f:tt)* } $mnem:literal store $args:tt ; $($rest:tt)*) => {
+        define_instr!(@munch [$($acc)* ($name Store $mnem)] $($rest)*);
+    };
+    // Everything else (control, constants, `nop`, specials) is translated by hand.
+    (@munch [$($acc:tt)*] $feat:ident [$($enc:tt)+] $name:ident { $($f:tt)* } $mnem:literal $kind:ident $args:tt ; $($rest:tt)*) => {
+        define_instr!(@munch [$($acc)*] $($rest)*);
+    };
+    (@munch [$( ($name:ident $shape:ident $mnem:literal) )*]) => {
+        /// One bytecode instruction.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub enum Instr {
+            $(
+                #[doc = $mnem]
+                $name($shape),
+            )*
+
+            // ----- hand-written instructions -----
+            /// Stop with a trap.
+            Trap(TrapCode),
+            /// `dst = src`.
+            Copy { dst: Reg, src: Reg },
+            /// Unconditional jump by `offset` instructions (relative to this one).
+            Jump { offset: i32 },
+            /// Jump if `cond` (i32) is not zero.
+            JumpIfNez { cond: Reg, offset: i32 },
+            /// Jump if `cond` (i32) is zero.
+            JumpIfEqz { cond: Reg, offset: i32 },
+            /// Jump to entry `min(index, len)` of the `len + 1` [`Instr::Jump`]s that follow.
+            JumpTable { index: Reg, len: u32 },
+            /// Return with no results.
+            Return,
+            /// Return one result: `fp[0] = fp[src]`.
+            Return1 { src: Reg },
+            /// Return `count` results: `fp[0..count] = fp[base..base + count]`.
+            ReturnMany { base: Reg, count: u16 },
+            /// Call function `func` (module function index); arguments at `fp[base..]`, results
+            /// are written back from `fp[base]` on.
+            Call { func: u32, base: Reg },
+            /// Call through table `table` with the function index in `index`, checking the
+            /// callee's signature against the module type `ty`.
+            CallIndirect { ty: u32, index: Reg, base: Reg, table: u16 },
+            /// `dst = cond != 0 ? a : b`.
+            Select { dst: Reg, cond: Reg, a: Reg, b: Reg },
+            /// `dst = global[global]`.
+            GlobalGet { dst: Reg, global: u32 },
+            /// `global[global] = src`.
+            GlobalSet { src: Reg, global: u32 },
+            /// `dst = memory.size`.
+            MemorySize { dst: Reg },
+            /// `dst = memory.grow(delta)`.
+            MemoryGrow { dst: Reg, delta: Reg },
+            /// `memory.fill(dst, value, len)`.
+            MemoryFill { dst: Reg, value: Reg, len: Reg },
+            /// `memory.copy(dst, src, len)`.
+            MemoryCopy { dst: Reg, src: Reg, len: Reg },
+            /// `memory.init(data, dst, src, len)`.
+            MemoryInit { data: u32, dst: Reg, src: Reg, len: Reg },
+            /// `data.drop(data)`.
+            DataDrop { data: u32 },
+            /// `dst = table[table][index]`.
+            TableGet { dst: Reg, index: Reg, table: u16 },
+            /// `table[table][index] = value`.
+            TableSet { index: Reg, value: Reg, table: u16 },
+            /// `dst = table.size`.
+            TableSize { dst: Reg, table: u16 },
+            /// `dst = table.grow(init, delta)`.
+            TableGrow { dst: Reg, init: Reg, delta: Reg, table: u16 },
+            /// `table.fill(index, value, len)`.
+            TableFill { index: Reg, value: Reg, len: Reg, table: u16 },
+            /// `table.copy(dst, src, len)`.
+            TableCopy { dst: Reg, src: Reg, len: Reg, dst_table: u16, src_table: u16 },
+            /// `table.init(elem, dst, src, len)`.
+            TableInit { dst: Reg, src: Reg, len: Reg, table: u16, elem: u16 },
+            /// `elem.drop(elem)`.
+            ElemDrop { elem: u32 },
+            /// `dst = ref.func func`.
+            RefFunc { dst: Reg, func: u32 },
+            /// `dst = (src == null)`.
+            RefIsNull { dst: Reg, src: Reg },
+        }
+
+        impl Instr {
+            /// The slot an instruction writes its single result to, if it has one that may be
+            /// redirected (the translator folds a following `local.set` into it).
+            pub fn result_mut(&mut self) -> Option<&mut Reg> {
+                match self {
+                    $( Self::$name(ops) => define_instr!(@dst $shape ops), )*
+                    Self::Copy { dst, .. }
+                    | Self::Select { dst, .. }
+                    | Self::GlobalGet { dst, .. }
+                    | Self::MemorySize { dst }
+                    | Self::MemoryGrow { dst, .. }
+                    | Self::TableGet { dst, .. }
+                    | Self::TableSize { dst, .. }
+                    | Self::TableGrow { dst, .. }
+                    | Self::RefFunc { dst, .. }
+                    | Self::RefIsNull { dst, .. } => Some(dst),
+                    _ => None,
+                }
+            }
+        }
+    };
+    (@dst Un $ops:ident) => { Some(&mut $ops.dst) };
+    (@dst Bin $ops:ident) => { Some(&mut $ops.dst) };
+    (@dst Load $ops:ident) => { Some(&mut $ops.dst) };
+    (@dst Store $ops:ident) => {{
+        let _ = $ops;
+        None
+    }};
+    // Entry (last, as it matches anything): the operator table's rows.
+    ($($rows:tt)*) => {
+        define_instr!(@munch [] $($rows)*);
+    };
+}
+wasmi_py_decode::for_each_operator!(define_instr);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_stay_small() {
+        // 12 bytes: two slots and a 32-bit immediate plus the tag. The dispatch loop streams
+        // through these, so their size is a cache-footprint decision.
+        assert!(
+            std::mem::size_of::<Instr>() <= 12,
+            "{}",
+            std::mem::size_of::<Instr>()
+        );
+    }
+
+    #[test]
+    fn local_set_can_be_folded_into_producers() {
+        let mut add = Instr::I32Add(Bin {
+            dst: 5,
+            lhs: 1,
+            rhs: 2,
+        });
+        *add.result_mut().unwrap() = 0;
+        assert_eq!(
+            add,
+            Instr::I32Add(Bin {
+                dst: 0,
+                lhs: 1,
+                rhs: 2
+            })
+        );
+        let mut store = Instr::I32Store(Store {
+            addr: 0,
+            value: 1,
+            offset: 0,
+        });
+        assert!(store.result_mut().is_none());
+    }
+}
