@@ -90,7 +90,7 @@ fn validate_file(path: &str, features: Features, lazy: bool) -> Result<(), Strin
     let validator = ModuleValidator::new(&module).map_err(|e| e.to_string())?;
     if !lazy {
         for index in 0..module.num_defined_functions() {
-            validator.validate_function(index).map_err(|e| {
+            validator.validate_function(&module, index).map_err(|e| {
                 let func = module.num_imported_functions + index;
                 match module.names.function(func) {
                     Some(name) => e.context(format_args!("in function {func} `{name}`")),

@@ -1,6 +1,6 @@
 //! Type checking of one function body (the algorithm of the spec's validation appendix).
 
-use wasmi_py_decode::{BlockType, Error, MemArg, Operator, Result, ValType};
+use wasmi_py_decode::{BlockType, Error, MemArg, Module, Operator, Result, ValType};
 
 use crate::{ref_val_type, ModuleValidator};
 
@@ -27,8 +27,9 @@ struct Frame {
 
 /// Validates a function body one instruction at a time.
 #[derive(Debug)]
-pub struct FuncValidator<'a, 'm> {
-    module: &'a ModuleValidator<'m>,
+pub struct FuncValidator<'a> {
+    refs: &'a ModuleValidator,
+    module: &'a Module,
     func_type: u32,
     /// Parameters then declared locals, run-length encoded: `(first index after run, type)`.
     locals: Vec<(u32, ValType)>,
@@ -109,7 +110,7 @@ macro_rules! check_typing {
 
 macro_rules! define_dispatch {
     ($( $feat:ident [$($enc:tt)+] $name:ident { $($field:ident : $ty:ty $(as $rd:ident)?),* } $mnem:literal $kind:ident $args:tt ;)*) => {
-        impl FuncValidator<'_, '_> {
+        impl FuncValidator<'_> {
             /// Types one instruction, dispatching on its typing class from the table.
             fn dispatch(&mut self, op: &Operator<'_>, at: usize) -> Result<()> {
                 match op {
@@ -121,16 +122,17 @@ macro_rules! define_dispatch {
 }
 wasmi_py_decode::for_each_operator!(define_dispatch);
 
-impl<'a, 'm> FuncValidator<'a, 'm> {
+impl<'a> FuncValidator<'a> {
     /// Starts validating function `func_index` (an index in the module's function space) whose
     /// declared locals are `locals` (`(count, type)` runs, as
     /// [`FunctionBody::read_locals`](wasmi_py_decode::FunctionBody::read_locals) returns them).
     pub fn new(
-        module: &'a ModuleValidator<'m>,
+        refs: &'a ModuleValidator,
+        module: &'a Module,
         func_index: u32,
         locals: &[(u32, ValType)],
     ) -> Result<Self> {
-        let m = module.module();
+        let m = module;
         let func_type = *m
             .functions
             .get(func_index as usize)
@@ -151,6 +153,7 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
             runs.push((next, t));
         }
         let mut v = FuncValidator {
+            refs,
             module,
             func_type,
             locals: runs,
@@ -264,24 +267,24 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
 
     // ----- types of blocks -----------------------------------------------------------------
 
-    fn block_params(&self, ty: BlockType) -> &'m [ValType] {
+    fn block_params(&self, ty: BlockType) -> &'a [ValType] {
         match ty {
-            BlockType::Func(i) => self.module.module().types[i as usize].params(),
+            BlockType::Func(i) => self.module.types[i as usize].params(),
             _ => &[],
         }
     }
 
-    fn block_results(&self, ty: BlockType) -> &'m [ValType] {
+    fn block_results(&self, ty: BlockType) -> &'a [ValType] {
         match ty {
             BlockType::Empty => &[],
             BlockType::Value(t) => value_slice(t),
-            BlockType::Func(i) => self.module.module().types[i as usize].results(),
+            BlockType::Func(i) => self.module.types[i as usize].results(),
         }
     }
 
     fn check_block_type(&self, ty: BlockType, at: usize) -> Result<()> {
         match ty {
-            BlockType::Func(i) if i as usize >= self.module.module().types.len() => {
+            BlockType::Func(i) if i as usize >= self.module.types.len() => {
                 Err(Error::invalid(at, format!("unknown type {i}")))
             }
             _ => Ok(()),
@@ -289,7 +292,7 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
     }
 
     /// Types a branch to the frame at `relative_depth` carries.
-    fn label_types(&self, relative_depth: u32, at: usize) -> Result<&'m [ValType]> {
+    fn label_types(&self, relative_depth: u32, at: usize) -> Result<&'a [ValType]> {
         let depth = relative_depth as usize;
         if depth >= self.frames.len() {
             return Err(Error::invalid(
@@ -336,7 +339,7 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
     // ----- immediates ------------------------------------------------------------------------
 
     fn check_memory(&self, memory: u32, at: usize) -> Result<()> {
-        if (memory as usize) < self.module.module().memories.len() {
+        if (memory as usize) < self.module.memories.len() {
             Ok(())
         } else {
             Err(Error::invalid(at, format!("unknown memory {memory}")))
@@ -370,7 +373,6 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
 
     fn check_table(&self, table: u32, at: usize) -> Result<ValType> {
         self.module
-            .module()
             .tables
             .get(table as usize)
             .map(|t| ref_val_type(t.element))
@@ -379,7 +381,6 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
 
     fn check_elem(&self, elem: u32, at: usize) -> Result<ValType> {
         self.module
-            .module()
             .elements
             .get(elem as usize)
             .map(|e| e.ty.val_type())
@@ -387,7 +388,7 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
     }
 
     fn check_data(&self, data: u32, at: usize) -> Result<()> {
-        let Some(count) = self.module.module().data_count else {
+        let Some(count) = self.module.data_count else {
             return Err(Error::malformed(
                 at,
                 "data count section required for memory.init and data.drop",
@@ -403,9 +404,8 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
         &self,
         function_index: u32,
         at: usize,
-    ) -> Result<&'m wasmi_py_decode::FuncType> {
+    ) -> Result<&'a wasmi_py_decode::FuncType> {
         self.module
-            .module()
             .func_type(function_index)
             .ok_or_else(|| Error::invalid(at, format!("unknown function {function_index}")))
     }
@@ -515,7 +515,6 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
                 }
                 let ty = self
                     .module
-                    .module()
                     .types
                     .get(*type_index as usize)
                     .ok_or_else(|| Error::invalid(at, format!("unknown type {type_index}")))?;
@@ -668,7 +667,7 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
             }
             Operator::RefFunc { function_index } => {
                 self.function_type(*function_index, at)?;
-                if !self.module.is_declared_ref(*function_index) {
+                if !self.refs.is_declared_ref(*function_index) {
                     return Err(Error::invalid(
                         at,
                         format!("undeclared function reference {function_index}: ref.func needs the function in an element segment, export or global"),
@@ -698,7 +697,6 @@ impl<'a, 'm> FuncValidator<'a, 'm> {
 
     fn global(&self, index: u32, at: usize) -> Result<wasmi_py_decode::GlobalType> {
         self.module
-            .module()
             .globals
             .get(index as usize)
             .copied()

@@ -28,24 +28,31 @@ pub const MAX_MEMORY_PAGES: u32 = 65_536;
 pub fn validate(module: &Module) -> Result<()> {
     let validator = ModuleValidator::new(module)?;
     for index in 0..module.num_defined_functions() {
-        validator.validate_function(index)?;
+        validator.validate_function(module, index)?;
     }
     Ok(())
 }
 
-/// A module whose module-level rules have been checked; function bodies can then be
-/// validated one at a time, in any order (lazily, on first call, if the embedder wishes).
-#[derive(Debug)]
-pub struct ModuleValidator<'m> {
-    module: &'m Module,
+/// What validating function bodies needs to know beyond the module itself, once the
+/// module-level rules have been checked. It does not borrow the module, so an embedder can
+/// keep it next to the module and validate bodies one at a time, in any order (lazily, on
+/// first call); every method takes the same module it was made from.
+#[derive(Debug, Clone)]
+pub struct ModuleValidator {
     /// `C.refs` of the spec: functions that `ref.func` may name inside function bodies.
     declared_refs: Vec<bool>,
 }
 
-impl<'m> ModuleValidator<'m> {
+/// The module-level checks, which borrow the module while they run.
+struct ModuleChecker<'m> {
+    module: &'m Module,
+    declared_refs: Vec<bool>,
+}
+
+impl ModuleValidator {
     /// Checks everything outside function bodies.
-    pub fn new(module: &'m Module) -> Result<Self> {
-        let mut v = ModuleValidator {
+    pub fn new(module: &Module) -> Result<Self> {
+        let mut v = ModuleChecker {
             module,
             declared_refs: vec![false; module.functions.len()],
         };
@@ -58,12 +65,9 @@ impl<'m> ModuleValidator<'m> {
         v.check_start()?;
         v.check_elements()?;
         v.check_data()?;
-        Ok(v)
-    }
-
-    /// The module being validated.
-    pub fn module(&self) -> &'m Module {
-        self.module
+        Ok(ModuleValidator {
+            declared_refs: v.declared_refs,
+        })
     }
 
     /// True if `ref.func function_index` is allowed in function bodies.
@@ -75,13 +79,13 @@ impl<'m> ModuleValidator<'m> {
     }
 
     /// Validates the body of defined function `defined_index` (0 = first non-imported).
-    pub fn validate_function(&self, defined_index: u32) -> Result<()> {
-        let func_index = self.module.num_imported_functions + defined_index;
-        let body = self.module.body(defined_index).ok_or_else(|| {
+    pub fn validate_function(&self, module: &Module, defined_index: u32) -> Result<()> {
+        let func_index = module.num_imported_functions + defined_index;
+        let body = module.body(defined_index).ok_or_else(|| {
             Error::invalid(0, format!("unknown function {func_index}: no such body"))
         })?;
         let (locals, mut ops) = body.read_locals()?;
-        let mut v = FuncValidator::new(self, func_index, &locals)?;
+        let mut v = FuncValidator::new(self, module, func_index, &locals)?;
         while !v.is_finished() {
             if ops.is_empty() {
                 return Err(Error::malformed(
@@ -100,7 +104,9 @@ impl<'m> ModuleValidator<'m> {
         }
         Ok(())
     }
+}
 
+impl ModuleChecker<'_> {
     fn check_types(&self) -> Result<()> {
         if self.module.features.multi_value {
             return Ok(());

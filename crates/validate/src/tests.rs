@@ -170,10 +170,10 @@ fn functions_validate_independently() {
     let bytes = wat("(module (func (nop)) (func (result i32) (f32.const 0)))");
     let module = Module::decode(&bytes, Features::wasm2()).unwrap();
     let v = ModuleValidator::new(&module).unwrap();
-    v.validate_function(0).unwrap();
-    let e = v.validate_function(1).unwrap_err();
+    v.validate_function(&module, 0).unwrap();
+    let e = v.validate_function(&module, 1).unwrap_err();
     assert!(e.message().starts_with("type mismatch"), "{e}");
-    assert!(v.validate_function(2).is_err());
+    assert!(v.validate_function(&module, 2).is_err());
 }
 
 #[test]
