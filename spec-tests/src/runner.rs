@@ -9,6 +9,7 @@ use crate::check::{catch_panic, check_module, Rejection};
 use crate::lines::LineIndex;
 use crate::modules::{directive_name, encode, Encoded};
 use crate::suite::Suite;
+use crate::world::World;
 
 /// How strict the runner is, and which files it runs.
 #[derive(Debug, Clone, Default)]
@@ -171,6 +172,8 @@ pub struct Runner {
     options: Options,
     /// Features of the file being run.
     features: Features,
+    /// Execution state of the file being run, for suites that are executed.
+    world: Option<World>,
 }
 
 impl Runner {
@@ -178,6 +181,7 @@ impl Runner {
         Self {
             options,
             features: Features::default(),
+            world: None,
         }
     }
 
@@ -201,6 +205,7 @@ impl Runner {
     /// Runs one file, adding its outcomes to `report`.
     pub fn run_file(&mut self, suite: &Suite, file: &TestFile<'static>, report: &mut SuiteReport) {
         self.features = suite.features_for(file.name());
+        self.world = suite.executes().then(|| World::new(self.features));
         let path = format!("{}/{}", suite.name(), file.name());
         let lines = LineIndex::new(file.raw());
         // A lex or parse error fails the file as a whole: its directives cannot be counted.
@@ -313,9 +318,27 @@ impl Runner {
 
     // ---- module definition --------------------------------------------------------------
 
-    /// `(module …)`: must decode and validate. (Later: instantiate, and remember it by id.)
-    pub fn module(&mut self, module: QuoteWat<'_>) -> Outcome {
-        self.expect_valid(module)
+    /// `(module …)`: must decode and validate; in executed suites it is also instantiated
+    /// and becomes the current module (and its id's).
+    pub fn module(&mut self, mut module: QuoteWat<'_>) -> Outcome {
+        if self.world.is_none() {
+            return self.expect_valid(module);
+        }
+        let id = module_id(&module);
+        let bytes = match encode_owned(&mut module) {
+            Ok(bytes) => bytes,
+            Err(outcome) => return outcome,
+        };
+        let outcome = self.expect_valid_bytes(&bytes);
+        if outcome.verdict != Verdict::Passed {
+            return outcome;
+        }
+        let world = self.world.as_mut().expect("checked above");
+        match catch_panic(|| world.instantiate(&bytes, id.as_deref())) {
+            Ok(Ok(_)) => outcome,
+            Ok(Err(e)) => Outcome::failed(format!("instantiation failed: {e}")),
+            Err(p) => Outcome::failed(format!("PANIC: {p}")),
+        }
     }
 
     /// `(module definition …)`: must decode and validate; not instantiated.
@@ -352,37 +375,92 @@ impl Runner {
 
     // ---- execution (skipped until the interpreter exists) -------------------------------
 
-    /// `(register "name" $m)`: needs an instance.
-    pub fn register(&mut self, _name: &str, _module: Option<Id<'_>>) -> Outcome {
-        Outcome::skipped()
+    /// `(register "name" $m)`: the instance's exports become importable as `name`.
+    pub fn register(&mut self, name: &str, module: Option<Id<'_>>) -> Outcome {
+        let Some(world) = self.world.as_mut() else {
+            return Outcome::skipped();
+        };
+        match world.register(name, module.map(|id| id.name())) {
+            Ok(()) => Outcome::passed(),
+            Err(e) => Outcome::failed(e),
+        }
     }
 
-    /// `(invoke $m "f" args…)`: needs execution.
-    pub fn invoke(&mut self, _invoke: WastInvoke<'_>) -> Outcome {
-        Outcome::skipped()
+    /// `(invoke $m "f" args…)`: must not trap.
+    pub fn invoke(&mut self, invoke: WastInvoke<'_>) -> Outcome {
+        match self.execute(WastExecute::Invoke(invoke)) {
+            None => Outcome::skipped(),
+            Some(Ok(Ok(_))) => Outcome::passed(),
+            Some(Ok(Err(e))) => Outcome::failed(format!("unexpected trap: {e}")),
+            Some(Err(e)) => Outcome::failed(e),
+        }
     }
 
-    /// `(assert_return (invoke …) results…)`: needs execution.
-    pub fn assert_return(&mut self, exec: WastExecute<'_>, _results: Vec<WastRet<'_>>) -> Outcome {
-        self.execute_skipped(exec)
+    /// `(assert_return (invoke …) results…)`: the results must match (NaN patterns too).
+    pub fn assert_return(&mut self, exec: WastExecute<'_>, results: Vec<WastRet<'_>>) -> Outcome {
+        let actual = match self.execute(exec) {
+            None => return Outcome::skipped(),
+            Some(Ok(Ok(values))) => values,
+            Some(Ok(Err(e))) => return Outcome::failed(format!("unexpected trap: {e}")),
+            Some(Err(e)) => return Outcome::failed(e),
+        };
+        if actual.len() != results.len() {
+            return Outcome::failed(format!(
+                "expected {} results, got {actual:?}",
+                results.len()
+            ));
+        }
+        for (i, (a, e)) in actual.iter().zip(&results).enumerate() {
+            match crate::world::matches(a, e) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Outcome::failed(format!("result {i}: expected {e:?}, got {a:?}"))
+                }
+                Err(reason) => return Outcome::failed(reason),
+            }
+        }
+        Outcome::passed()
     }
 
-    /// `(assert_trap (invoke …) "msg")` and `(assert_trap (module …) "msg")` (a start
-    /// function that traps, a.k.a. assert_uninstantiable): needs execution, but a module here
-    /// is valid by the spec, so it must at least decode and validate.
-    pub fn assert_trap(&mut self, exec: WastExecute<'_>, _message: &str) -> Outcome {
-        self.execute_skipped(exec)
+    /// `(assert_trap (invoke …) "msg")`, and `(assert_trap (module …) "msg")` (a module
+    /// whose instantiation traps, a.k.a. assert_uninstantiable).
+    pub fn assert_trap(&mut self, exec: WastExecute<'_>, message: &str) -> Outcome {
+        match self.execute(exec) {
+            None => Outcome::skipped(),
+            Some(Ok(Ok(values))) => {
+                Outcome::failed(format!("expected trap \"{message}\", returned {values:?}"))
+            }
+            Some(Ok(Err(trap))) => trap_matches(&trap.to_string(), message),
+            Some(Err(e)) => Outcome::failed(e),
+        }
     }
 
-    /// `(assert_exhaustion (invoke …) "msg")`: needs execution.
-    pub fn assert_exhaustion(&mut self, _call: WastInvoke<'_>, _message: &str) -> Outcome {
-        Outcome::skipped()
+    /// `(assert_exhaustion (invoke …) "msg")`: the call stack must run out, as a trap.
+    pub fn assert_exhaustion(&mut self, call: WastInvoke<'_>, message: &str) -> Outcome {
+        self.assert_trap(WastExecute::Invoke(call), message)
     }
 
-    /// `(assert_unlinkable (module …) "msg")`: needs linking, but the module is valid by the
-    /// spec, so it must at least decode and validate.
-    pub fn assert_unlinkable(&mut self, module: Wat<'_>, _message: &str) -> Outcome {
-        self.valid_then_skipped(QuoteWat::Wat(module))
+    /// `(assert_unlinkable (module …) "msg")`: valid, but instantiation must fail to link.
+    pub fn assert_unlinkable(&mut self, module: Wat<'_>, message: &str) -> Outcome {
+        if self.world.is_none() {
+            return self.valid_then_skipped(QuoteWat::Wat(module));
+        }
+        let mut module = QuoteWat::Wat(module);
+        let bytes = match encode_owned(&mut module) {
+            Ok(bytes) => bytes,
+            Err(outcome) => return outcome,
+        };
+        let outcome = self.expect_valid_bytes(&bytes);
+        if outcome.verdict != Verdict::Passed {
+            return outcome;
+        }
+        let world = self.world.as_mut().expect("checked above");
+        match catch_panic(|| world.instantiate(&bytes, None)) {
+            Ok(Ok(_)) => Outcome::failed(format!("linked, but expected unlinkable \"{message}\"")),
+            Ok(Err(wasmi_py_core::Error::Link(_))) => Outcome::passed(),
+            Ok(Err(e)) => Outcome::failed(format!("expected unlinkable \"{message}\", got: {e}")),
+            Err(p) => Outcome::failed(format!("PANIC: {p}")),
+        }
     }
 
     /// `(assert_exception …)` (exception handling): needs execution.
@@ -407,6 +485,50 @@ impl Runner {
     }
 
     // ---- helpers ------------------------------------------------------------------------
+
+    /// Runs an invocation, a global read or an instantiation. `None` when this suite is
+    /// not executed; `Some(Err)` for harness-level problems (unknown export, …).
+    fn execute(
+        &mut self,
+        exec: WastExecute<'_>,
+    ) -> Option<Result<Result<Vec<wasmi_py_core::Val>, String>, String>> {
+        let world = self.world.as_mut()?;
+        Some(match exec {
+            WastExecute::Invoke(invoke) => {
+                let module = invoke.module.map(|id| id.name());
+                match catch_panic(|| world.invoke(module, invoke.name, &invoke.args)) {
+                    Ok(Ok(Ok(values))) => Ok(Ok(values)),
+                    Ok(Ok(Err(trap))) => Ok(Err(trap.to_string())),
+                    Ok(Err(e)) => Err(e),
+                    Err(p) => Err(format!("PANIC: {p}")),
+                }
+            }
+            WastExecute::Get { module, global, .. } => world
+                .get(module.map(|id| id.name()), global)
+                .map(|v| Ok(vec![v])),
+            WastExecute::Wat(module) => {
+                let mut module = QuoteWat::Wat(module);
+                let bytes = match encode_owned(&mut module) {
+                    Ok(bytes) => bytes,
+                    Err(outcome) => return Some(Err(format!("{:?}", outcome.verdict))),
+                };
+                match catch_panic(|| world.instantiate(&bytes, None)) {
+                    Ok(Ok(_)) => Ok(Ok(Vec::new())),
+                    Ok(Err(wasmi_py_core::Error::Trap(trap))) => Ok(Err(trap.to_string())),
+                    Ok(Err(e)) => Err(format!("instantiation failed without a trap: {e}")),
+                    Err(p) => Err(format!("PANIC: {p}")),
+                }
+            }
+        })
+    }
+
+    fn expect_valid_bytes(&mut self, bytes: &[u8]) -> Outcome {
+        match check_module(bytes, self.features) {
+            Ok(()) => Outcome::passed(),
+            Err(Rejection::Panic(p)) => Outcome::failed(format!("PANIC: {p}")),
+            Err(Rejection::Error(e)) => Outcome::failed(format!("valid module rejected: {e}")),
+        }
+    }
 
     /// The execution part is skipped; a module in it must still be valid.
     fn execute_skipped(&mut self, exec: WastExecute<'_>) -> Outcome {
@@ -497,6 +619,37 @@ impl Runner {
             Verdict::Passed
         };
         Outcome { verdict, notes }
+    }
+}
+
+/// A trap's message must contain the expected one (the suite sometimes adds detail after
+/// the common prefix, e.g. "uninitialized element 2").
+fn trap_matches(actual: &str, expected: &str) -> Outcome {
+    let ours = actual.strip_prefix("wasm trap: ").unwrap_or(actual);
+    let ours = ours.lines().next().unwrap_or(ours);
+    if expected.starts_with(ours) || ours.starts_with(expected) {
+        Outcome::passed()
+    } else {
+        Outcome::failed(format!("expected trap \"{expected}\", got \"{ours}\""))
+    }
+}
+
+/// The id of a text module (`(module $m …)`), if it has one.
+fn module_id(module: &QuoteWat<'_>) -> Option<String> {
+    match module {
+        QuoteWat::Wat(Wat::Module(m)) => m.id.map(|id| id.name().to_owned()),
+        _ => None,
+    }
+}
+
+/// Encodes a module, or the outcome to report when that is impossible.
+fn encode_owned(module: &mut QuoteWat<'_>) -> Result<Vec<u8>, Outcome> {
+    match catch_panic(|| module.encode()) {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(Outcome::failed(format!(
+            "wast cannot encode this valid module: {e}"
+        ))),
+        Err(p) => Err(Outcome::failed(format!("PANIC in wast: {p}"))),
     }
 }
 

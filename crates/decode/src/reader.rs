@@ -343,7 +343,7 @@ mod tests {
             if pad > 0 {
                 let last = buf.len() - 1;
                 buf[last] |= 0x80;
-                for _ in 0..pad - 1 { buf.push(0x80); }
+                buf.extend(std::iter::repeat_n(0x80, pad - 1));
                 buf.push(0x00);
             }
             prop_assert_eq!(u32_of(&buf).unwrap(), v);

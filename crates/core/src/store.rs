@@ -1,0 +1,748 @@
+//! The embedding API: engine, modules, store, instances, functions, memories, tables,
+//! globals and the linker.
+//!
+//! Entities live in the [`Store`] and are named by small `Copy` handles ([`Func`],
+//! [`Memory`], …) that index into it. A handle is only meaningful with the store that made
+//! it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use wasmi_py_decode::{
+    Features, FuncType, GlobalType, ImportDesc, MemoryType, Operator, TableType,
+};
+use wasmi_py_validate::ModuleValidator;
+
+use crate::memory::LinearMemory;
+use crate::translate::{translate, CompiledFunc};
+use crate::trap::{Trap, TrapCode};
+use crate::value::Val;
+
+/// Engine-wide settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Proposals the decoder and validator accept.
+    pub features: Features,
+    /// Most nested wasm calls before "call stack exhausted".
+    pub max_call_depth: usize,
+    /// Value-stack slots (8 bytes each) for all frames together.
+    pub max_value_slots: usize,
+    /// Validate and translate each function on its first call (true) or all at load (false).
+    pub lazy: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            features: Features::wasm2(),
+            max_call_depth: 100_000,
+            max_value_slots: 8 << 20,
+            lazy: true,
+        }
+    }
+}
+
+/// Shared configuration for modules and stores.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    config: Arc<Config>,
+}
+
+impl Engine {
+    /// An engine with this configuration.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config: Arc::new(config),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// Errors of loading, linking and instantiating.
+#[derive(Debug)]
+pub enum Error {
+    /// The module is malformed or invalid (with the byte offset).
+    Module(wasmi_py_decode::Error),
+    /// An import is missing or has the wrong type.
+    Link(String),
+    /// Instantiation trapped (a segment out of bounds, or the start function).
+    Trap(Trap),
+    /// A resource could not be had (e.g. address space for a memory).
+    Resource(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Module(e) => e.fmt(f),
+            Self::Link(e) => write!(f, "unlinkable: {e}"),
+            Self::Trap(t) => t.fmt(f),
+            Self::Resource(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<wasmi_py_decode::Error> for Error {
+    fn from(e: wasmi_py_decode::Error) -> Self {
+        Self::Module(e)
+    }
+}
+
+impl From<Trap> for Error {
+    fn from(t: Trap) -> Self {
+        Self::Trap(t)
+    }
+}
+
+/// A function body's translation, or why it failed (kept so a bad body fails every call).
+type CompiledSlot = OnceLock<Result<Arc<CompiledFunc>, wasmi_py_decode::Error>>;
+
+pub(crate) struct ModuleInner {
+    pub(crate) module: wasmi_py_decode::Module,
+    refs: ModuleValidator,
+    /// Translated bodies, filled on first call (or at load in eager mode).
+    compiled: Box<[CompiledSlot]>,
+}
+
+impl ModuleInner {
+    /// The translated body of defined function `index`, translating it on first use.
+    pub(crate) fn code(&self, defined: u32) -> Result<&Arc<CompiledFunc>, &wasmi_py_decode::Error> {
+        self.compiled[defined as usize]
+            .get_or_init(|| translate(&self.module, &self.refs, defined).map(Arc::new))
+            .as_ref()
+    }
+}
+
+/// A decoded and validated module, shareable between stores.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("functions", &self.inner.module.functions.len())
+            .finish()
+    }
+}
+
+impl Module {
+    /// Decodes and validates `bytes`. With a lazy engine only the module-level rules are
+    /// checked now and each body is validated and translated on its first call; otherwise
+    /// every body is validated and translated here.
+    pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Self, Error> {
+        let module = wasmi_py_decode::Module::decode(bytes, engine.config.features)?;
+        let refs = ModuleValidator::new(&module)?;
+        let compiled = (0..module.num_defined_functions())
+            .map(|_| OnceLock::new())
+            .collect();
+        let inner = Arc::new(ModuleInner {
+            module,
+            refs,
+            compiled,
+        });
+        if !engine.config.lazy {
+            for i in 0..inner.module.num_defined_functions() {
+                inner.code(i).map_err(|e| Error::Module(e.clone()))?;
+            }
+        }
+        Ok(Self { inner })
+    }
+
+    /// The decoded module (imports, exports, names, …).
+    pub fn decoded(&self) -> &wasmi_py_decode::Module {
+        &self.inner.module
+    }
+
+    /// Validates and translates every function body now (what a lazy engine defers).
+    pub fn compile_all(&self) -> Result<(), Error> {
+        for i in 0..self.inner.module.num_defined_functions() {
+            self.inner.code(i).map_err(|e| Error::Module(e.clone()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A function in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Func(pub(crate) u32);
+/// A linear memory in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Memory(pub(crate) u32);
+/// A table in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Table(pub(crate) u32);
+/// A global in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Global(pub(crate) u32);
+/// An instance in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Instance(pub(crate) u32);
+
+/// Anything that can be imported or exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Extern {
+    Func(Func),
+    Table(Table),
+    Memory(Memory),
+    Global(Global),
+}
+
+/// The signature of a host function's closure.
+pub type HostFn<T> =
+    dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static;
+
+pub(crate) enum FuncKind {
+    Wasm { instance: u32, defined: u32 },
+    Host { host: u32 },
+}
+
+pub(crate) struct FuncEntity {
+    pub(crate) kind: FuncKind,
+    /// Store-wide type id (structurally equal types share an id).
+    pub(crate) ty: u32,
+}
+
+pub(crate) struct TableEntity {
+    pub(crate) elems: Vec<u64>,
+    pub(crate) ty: TableType,
+}
+
+pub(crate) struct GlobalEntity {
+    pub(crate) value: u64,
+    pub(crate) ty: GlobalType,
+}
+
+pub(crate) struct DataEntity {
+    pub(crate) bytes: Arc<[u8]>,
+    pub(crate) range: std::ops::Range<usize>,
+}
+
+pub(crate) struct InstanceEntity {
+    pub(crate) module: Arc<ModuleInner>,
+    pub(crate) funcs: Box<[u32]>,
+    pub(crate) tables: Box<[u32]>,
+    pub(crate) memories: Box<[u32]>,
+    pub(crate) globals: Box<[u32]>,
+    /// Store ids of the element segments (`elems` in the store).
+    pub(crate) elems: Box<[u32]>,
+    /// Store ids of the data segments.
+    pub(crate) datas: Box<[u32]>,
+    /// Store type id of each module type index.
+    pub(crate) type_ids: Box<[u32]>,
+    pub(crate) exports: HashMap<String, Extern>,
+}
+
+/// One activation on the call stack.
+#[derive(Clone)]
+pub(crate) struct Frame {
+    pub(crate) code: Arc<CompiledFunc>,
+    pub(crate) ip: usize,
+    pub(crate) fp: usize,
+    pub(crate) instance: u32,
+    pub(crate) func: u32,
+}
+
+/// Everything in a store that does not depend on the host data type.
+pub(crate) struct StoreInner {
+    pub(crate) engine: Engine,
+    pub(crate) funcs: Vec<FuncEntity>,
+    pub(crate) types: Vec<FuncType>,
+    type_ids: HashMap<FuncType, u32>,
+    pub(crate) memories: Vec<LinearMemory>,
+    pub(crate) tables: Vec<TableEntity>,
+    pub(crate) globals: Vec<GlobalEntity>,
+    pub(crate) instances: Vec<InstanceEntity>,
+    pub(crate) elems: Vec<Box<[u64]>>,
+    pub(crate) datas: Vec<DataEntity>,
+    pub(crate) stack: Vec<u64>,
+    pub(crate) frames: Vec<Frame>,
+    /// First free value slot above all live frames (where a host-initiated call starts).
+    pub(crate) stack_top: usize,
+    /// Remaining fuel (loop iterations and calls), if metered.
+    pub(crate) fuel: Option<u64>,
+}
+
+/// All runtime state: entities, the value and call stacks, and the host's data `T`.
+pub struct Store<T> {
+    pub(crate) inner: StoreInner,
+    pub(crate) hosts: Vec<Arc<HostFn<T>>>,
+    data: T,
+}
+
+impl<T> Store<T> {
+    /// An empty store using `engine`'s configuration, holding `data` for host functions.
+    pub fn new(engine: &Engine, data: T) -> Self {
+        Self {
+            inner: StoreInner {
+                engine: engine.clone(),
+                funcs: Vec::new(),
+                types: Vec::new(),
+                type_ids: HashMap::new(),
+                memories: Vec::new(),
+                tables: Vec::new(),
+                globals: Vec::new(),
+                instances: Vec::new(),
+                elems: Vec::new(),
+                datas: Vec::new(),
+                stack: Vec::new(),
+                frames: Vec::new(),
+                stack_top: 0,
+                fuel: None,
+            },
+            hosts: Vec::new(),
+            data,
+        }
+    }
+
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.data
+    }
+
+    /// Consumes the store, returning the host data.
+    pub fn into_data(self) -> T {
+        self.data
+    }
+
+    /// The engine this store was made with.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Limits execution to `fuel` units (one per loop iteration and per call); running out
+    /// traps with [`TrapCode::OutOfFuel`]. `None` removes the limit.
+    pub fn set_fuel(&mut self, fuel: Option<u64>) {
+        self.inner.fuel = fuel;
+    }
+
+    /// Fuel left, if metered.
+    pub fn fuel(&self) -> Option<u64> {
+        self.inner.fuel
+    }
+}
+
+impl StoreInner {
+    pub(crate) fn intern_type(&mut self, ty: &FuncType) -> u32 {
+        if let Some(&id) = self.type_ids.get(ty) {
+            return id;
+        }
+        let id = self.types.len() as u32;
+        self.types.push(ty.clone());
+        self.type_ids.insert(ty.clone(), id);
+        id
+    }
+
+    fn add_func(&mut self, kind: FuncKind, ty: u32) -> u32 {
+        self.funcs.push(FuncEntity { kind, ty });
+        (self.funcs.len() - 1) as u32
+    }
+
+    pub(crate) fn func_type(&self, func: u32) -> &FuncType {
+        &self.types[self.funcs[func as usize].ty as usize]
+    }
+}
+
+/// What a host function sees of its caller.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut Store<T>,
+    pub(crate) instance: Option<Instance>,
+}
+
+impl<'a, T> Caller<'a, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    /// The store.
+    pub fn store(&mut self) -> &mut Store<T> {
+        self.store
+    }
+
+    /// The calling instance, if the call came from wasm.
+    pub fn instance(&self) -> Option<Instance> {
+        self.instance
+    }
+
+    /// An export of the calling instance.
+    pub fn get_export(&self, name: &str) -> Option<Extern> {
+        self.instance.and_then(|i| i.get_export(self.store, name))
+    }
+
+    /// The calling instance's exported memory named `memory` (what WASI uses).
+    pub fn memory(&self) -> Option<Memory> {
+        match self.get_export("memory")? {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+impl Func {
+    /// A host function of type `ty`.
+    pub fn new<T>(
+        store: &mut Store<T>,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
+    ) -> Self {
+        let host = store.hosts.len() as u32;
+        store.hosts.push(Arc::new(f));
+        let ty = store.inner.intern_type(&ty);
+        Func(store.inner.add_func(FuncKind::Host { host }, ty))
+    }
+
+    /// The function's type.
+    pub fn ty<T>(&self, store: &Store<T>) -> FuncType {
+        store.inner.func_type(self.0).clone()
+    }
+
+    /// Calls the function with `args`, returning its results.
+    pub fn call<T>(&self, store: &mut Store<T>, args: &[Val]) -> Result<Vec<Val>, Trap> {
+        crate::exec::call(store, *self, args)
+    }
+}
+
+impl Memory {
+    /// A new memory of the given type.
+    pub fn new<T>(store: &mut Store<T>, ty: MemoryType) -> Result<Self, Error> {
+        let m = LinearMemory::new(ty.limits.min, ty.limits.max).map_err(Error::Resource)?;
+        store.inner.memories.push(m);
+        Ok(Memory((store.inner.memories.len() - 1) as u32))
+    }
+
+    /// The memory's bytes.
+    pub fn data<'s, T>(&self, store: &'s Store<T>) -> &'s [u8] {
+        store.inner.memories[self.0 as usize].data()
+    }
+
+    /// The memory's bytes, mutably.
+    pub fn data_mut<'s, T>(&self, store: &'s mut Store<T>) -> &'s mut [u8] {
+        store.inner.memories[self.0 as usize].data_mut()
+    }
+
+    /// Size in pages.
+    pub fn size<T>(&self, store: &Store<T>) -> u32 {
+        store.inner.memories[self.0 as usize].pages()
+    }
+
+    /// Grows by `delta` pages, returning the old size, or `None` if it cannot.
+    pub fn grow<T>(&self, store: &mut Store<T>, delta: u32) -> Option<u32> {
+        store.inner.memories[self.0 as usize].grow(delta)
+    }
+
+    /// Copies `buf.len()` bytes from `offset`; `Err` if out of bounds.
+    pub fn read<T>(&self, store: &Store<T>, offset: usize, buf: &mut [u8]) -> Result<(), Trap> {
+        let data = self.data(store);
+        let src = offset
+            .checked_add(buf.len())
+            .and_then(|end| data.get(offset..end))
+            .ok_or(Trap::new(TrapCode::MemoryOutOfBounds))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// Copies `buf` to `offset`; `Err` if out of bounds.
+    pub fn write<T>(&self, store: &mut Store<T>, offset: usize, buf: &[u8]) -> Result<(), Trap> {
+        let data = self.data_mut(store);
+        let dst = offset
+            .checked_add(buf.len())
+            .and_then(|end| data.get_mut(offset..end))
+            .ok_or(Trap::new(TrapCode::MemoryOutOfBounds))?;
+        dst.copy_from_slice(buf);
+        Ok(())
+    }
+}
+
+impl Table {
+    /// A new table of type `ty` with every element set to `init`.
+    pub fn new<T>(store: &mut Store<T>, ty: TableType, init: Val) -> Self {
+        store.inner.tables.push(TableEntity {
+            elems: vec![init.to_slot(); ty.limits.min as usize],
+            ty,
+        });
+        Table((store.inner.tables.len() - 1) as u32)
+    }
+
+    /// Number of elements.
+    pub fn size<T>(&self, store: &Store<T>) -> u32 {
+        store.inner.tables[self.0 as usize].elems.len() as u32
+    }
+
+    /// Element `index`, if in bounds.
+    pub fn get<T>(&self, store: &Store<T>, index: u32) -> Option<Val> {
+        let t = &store.inner.tables[self.0 as usize];
+        let slot = *t.elems.get(index as usize)?;
+        Some(Val::from_slot(slot, t.ty.element.val_type()))
+    }
+}
+
+impl Global {
+    /// A new global.
+    pub fn new<T>(store: &mut Store<T>, ty: GlobalType, value: Val) -> Self {
+        store.inner.globals.push(GlobalEntity {
+            value: value.to_slot(),
+            ty,
+        });
+        Global((store.inner.globals.len() - 1) as u32)
+    }
+
+    /// The current value.
+    pub fn get<T>(&self, store: &Store<T>) -> Val {
+        let g = &store.inner.globals[self.0 as usize];
+        Val::from_slot(g.value, g.ty.content)
+    }
+
+    /// Sets the value (the global must be mutable and `value` of its type).
+    pub fn set<T>(&self, store: &mut Store<T>, value: Val) -> Result<(), String> {
+        let g = &mut store.inner.globals[self.0 as usize];
+        if !g.ty.mutable {
+            return Err("global is immutable".into());
+        }
+        if value.ty() != g.ty.content {
+            return Err(format!(
+                "type mismatch: global is {}, value is {}",
+                g.ty.content,
+                value.ty()
+            ));
+        }
+        g.value = value.to_slot();
+        Ok(())
+    }
+}
+
+impl Instance {
+    /// An export by name.
+    pub fn get_export<T>(&self, store: &Store<T>, name: &str) -> Option<Extern> {
+        store.inner.instances[self.0 as usize]
+            .exports
+            .get(name)
+            .copied()
+    }
+
+    /// An exported function by name.
+    pub fn get_func<T>(&self, store: &Store<T>, name: &str) -> Option<Func> {
+        match self.get_export(store, name)? {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// An exported memory by name.
+    pub fn get_memory<T>(&self, store: &Store<T>, name: &str) -> Option<Memory> {
+        match self.get_export(store, name)? {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// An exported global by name.
+    pub fn get_global<T>(&self, store: &Store<T>, name: &str) -> Option<Global> {
+        match self.get_export(store, name)? {
+            Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// All exports, in no particular order.
+    pub fn exports<T>(&self, store: &Store<T>) -> Vec<(String, Extern)> {
+        store.inner.instances[self.0 as usize]
+            .exports
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+}
+
+/// Import resolution by `(module, name)`.
+pub struct Linker<T> {
+    defs: HashMap<(String, String), Extern>,
+    _marker: std::marker::PhantomData<fn(T)>,
+}
+
+impl<T> Default for Linker<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Linker<T> {
+    /// An empty linker.
+    pub fn new() -> Self {
+        Self {
+            defs: HashMap::new(),
+            _marker: std::marker::PhantomData,
+        }
+    }
+
+    /// Defines `module.name` (replacing any earlier definition).
+    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> &mut Self {
+        self.defs
+            .insert((module.to_owned(), name.to_owned()), item.into());
+        self
+    }
+
+    /// Defines a host function `module.name` of type `ty`.
+    pub fn func_new(
+        &mut self,
+        store: &mut Store<T>,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
+    ) -> &mut Self {
+        let func = Func::new(store, ty, f);
+        self.define(module, name, func)
+    }
+
+    /// Defines every export of `instance` under the module name `module`.
+    pub fn instance(&mut self, store: &Store<T>, module: &str, instance: Instance) -> &mut Self {
+        for (name, item) in instance.exports(store) {
+            self.define(module, &name, item);
+        }
+        self
+    }
+
+    /// The definition of `module.name`, if any.
+    pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
+        self.defs
+            .get(&(module.to_owned(), name.to_owned()))
+            .copied()
+    }
+
+    /// Instantiates `module`: resolves imports, creates its entities, applies segments and
+    /// runs the start function.
+    pub fn instantiate(&self, store: &mut Store<T>, module: &Module) -> Result<Instance, Error> {
+        let m = &module.inner.module;
+        let mut imports = Vec::with_capacity(m.imports.len());
+        for import in &m.imports {
+            let item = self.get(&import.module, &import.name).ok_or_else(|| {
+                Error::Link(format!(
+                    "unknown import: `{}`.`{}` ({}) is not defined",
+                    import.module,
+                    import.name,
+                    import.desc.kind()
+                ))
+            })?;
+            check_import(store, m, import, item)?;
+            imports.push(item);
+        }
+        crate::instantiate::instantiate(store, module, &imports)
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Self {
+        Extern::Func(f)
+    }
+}
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Self {
+        Extern::Memory(m)
+    }
+}
+impl From<Table> for Extern {
+    fn from(t: Table) -> Self {
+        Extern::Table(t)
+    }
+}
+impl From<Global> for Extern {
+    fn from(g: Global) -> Self {
+        Extern::Global(g)
+    }
+}
+
+fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<u64>) -> bool {
+    actual_min >= min
+        && match max {
+            None => true,
+            Some(max) => actual_max.is_some_and(|a| a <= max),
+        }
+}
+
+fn check_import<T>(
+    store: &Store<T>,
+    m: &wasmi_py_decode::Module,
+    import: &wasmi_py_decode::Import,
+    item: Extern,
+) -> Result<(), Error> {
+    let s = &store.inner;
+    let what = || format!("`{}`.`{}`", import.module, import.name);
+    let ok = match (&import.desc, item) {
+        (ImportDesc::Func(ty), Extern::Func(f)) => *s.func_type(f.0) == m.types[*ty as usize],
+        (ImportDesc::Table(ty), Extern::Table(t)) => {
+            let t = &s.tables[t.0 as usize];
+            t.ty.element == ty.element
+                && limits_match(
+                    t.elems.len() as u64,
+                    t.ty.limits.max.map(u64::from),
+                    u64::from(ty.limits.min),
+                    ty.limits.max.map(u64::from),
+                )
+        }
+        (ImportDesc::Memory(ty), Extern::Memory(mem)) => {
+            let mem = &s.memories[mem.0 as usize];
+            limits_match(
+                u64::from(mem.pages()),
+                mem.max_pages_declared().map(u64::from),
+                u64::from(ty.limits.min),
+                ty.limits.max.map(u64::from),
+            )
+        }
+        (ImportDesc::Global(ty), Extern::Global(g)) => s.globals[g.0 as usize].ty == *ty,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Link(format!(
+            "incompatible import type for {} (expected a {})",
+            what(),
+            import.desc.kind()
+        )))
+    }
+}
+
+/// Evaluates a constant expression in an instance under construction.
+pub(crate) fn eval_const(
+    s: &StoreInner,
+    m: &wasmi_py_decode::Module,
+    expr: &wasmi_py_decode::ConstExpr,
+    globals: &[u32],
+    funcs: &[u32],
+) -> u64 {
+    let mut ops = m.const_expr_reader(expr);
+    let mut value = 0;
+    while let Ok(op) = ops.read() {
+        value = match op {
+            Operator::I32Const { value } => u64::from(value as u32),
+            Operator::I64Const { value } => value as u64,
+            Operator::F32Const { value } => u64::from(value.0),
+            Operator::F64Const { value } => value.0,
+            Operator::RefNull { .. } => 0,
+            Operator::RefFunc { function_index } => u64::from(funcs[function_index as usize]) + 1,
+            Operator::GlobalGet { global_index } => {
+                s.globals[globals[global_index as usize] as usize].value
+            }
+            _ => break,
+        };
+    }
+    value
+}

@@ -1,0 +1,961 @@
+//! Translation of a validated function body into register bytecode, in one pass that also
+//! validates it (the [`FuncValidator`] sees every instruction first).
+//!
+//! The translator keeps a compile-time operand stack of where each wasm value lives: a
+//! local's slot, a constant's slot, or the temporary slot of its stack position
+//! (`temp_base + position`). Pushing a local or a constant emits nothing; an instruction
+//! reads its operands' slots and writes its result to the temporary of the position it
+//! occupies. Invariants that keep this correct:
+//!
+//! * **Locals never cross control flow as references.** At every `block`, `loop`, `if` and
+//!   `else`, operands that still refer to a local are copied to their temporaries, so a
+//!   `local.set` inside a nested region cannot change a value pushed before it.
+//! * **`local.set`/`local.tee` preserve older reads.** Within straight-line code, stack
+//!   entries that refer to the local being written are copied to their temporaries first.
+//! * **Labels own fixed slots.** A block's results (a loop's parameters) live in the
+//!   temporaries at the block's entry height; every branch to it copies its values there.
+//! * **Folding `local.set` into the producer** (`i32.add` writing the local directly)
+//!   happens only when the producer is the last instruction emitted and no label lies
+//!   between them.
+//!
+//! Branch targets are resolved here: forward jumps are patched when their block ends, and
+//! `br_table` becomes a jump table. Nothing about structured control flow is left for
+//! run time.
+
+use std::collections::HashMap;
+
+use wasmi_py_decode::{BlockType, Error, Module, Operator, Result};
+use wasmi_py_validate::{FuncValidator, ModuleValidator};
+
+use crate::instr::{Bin, Instr, Load, Reg, Store, Un};
+use crate::trap::TrapCode;
+
+/// A function ready to run.
+#[derive(Debug)]
+pub struct CompiledFunc {
+    pub(crate) instrs: Box<[Instr]>,
+    /// Values of the constant slots, in slot order.
+    pub(crate) consts: Box<[u64]>,
+    pub(crate) num_params: usize,
+    /// Declared (non-parameter) locals, zeroed on entry.
+    pub(crate) num_locals: usize,
+    /// Slots the frame needs: params + locals + constants + temporaries.
+    pub(crate) frame_size: usize,
+}
+
+impl CompiledFunc {
+    /// The bytecode (for tests and debugging).
+    pub fn instrs(&self) -> &[Instr] {
+        &self.instrs
+    }
+}
+
+/// Most slots a frame may have (slot indices are 16-bit).
+const MAX_FRAME_SLOTS: usize = u16::MAX as usize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Local,
+    Const,
+    Temp,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Operand {
+    kind: Kind,
+    reg: Reg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CtrlKind {
+    Block,
+    Loop,
+    If,
+    Else,
+    Function,
+}
+
+#[derive(Debug)]
+struct Ctrl {
+    kind: CtrlKind,
+    /// Operand stack height below the block's parameters.
+    height: usize,
+    num_params: usize,
+    num_results: usize,
+    /// Jumps to patch with the position after `end`.
+    exits: Vec<usize>,
+    /// For loops: the position branches jump back to.
+    loop_start: usize,
+    /// For `if`: the conditional jump to patch with the start of `else` (or the end).
+    else_jump: Option<usize>,
+    /// Whether the code right after the block's start was reachable.
+    reachable_at_entry: bool,
+}
+
+impl Ctrl {
+    /// Values a branch to this label carries.
+    fn label_arity(&self) -> usize {
+        if self.kind == CtrlKind::Loop {
+            self.num_params
+        } else {
+            self.num_results
+        }
+    }
+}
+
+struct Translator<'a> {
+    module: &'a Module,
+    validator: FuncValidator<'a>,
+    instrs: Vec<Instr>,
+    stack: Vec<Operand>,
+    ctrls: Vec<Ctrl>,
+    consts: HashMap<u64, Reg>,
+    temp_base: usize,
+    max_height: usize,
+    reachable: bool,
+    /// Index of the last emitted instruction if it wrote the temporary on top of the stack
+    /// and no label has been placed since (the `local.set` fold).
+    last_result: Option<usize>,
+    num_results: usize,
+}
+
+/// Validates and translates defined function `defined_index` of `module`.
+pub fn translate(
+    module: &Module,
+    refs: &ModuleValidator,
+    defined_index: u32,
+) -> Result<CompiledFunc> {
+    let func_index = module.num_imported_functions + defined_index;
+    let body = module
+        .body(defined_index)
+        .ok_or_else(|| Error::invalid(0, format!("unknown function {func_index}")))?;
+    let (locals, mut ops) = body.read_locals()?;
+    let validator = FuncValidator::new(refs, module, func_index, &locals)?;
+    let ty = module
+        .func_type(func_index)
+        .ok_or_else(|| Error::invalid(0, format!("unknown function {func_index}")))?;
+    let num_params = ty.params().len();
+    let num_locals: usize = locals.iter().map(|&(n, _)| n as usize).sum();
+
+    // Pre-scan: every distinct constant gets a slot after the locals. A malformed body stops
+    // the scan early; the validating pass below reports it.
+    let mut consts: HashMap<u64, Reg> = HashMap::new();
+    let mut const_values: Vec<u64> = Vec::new();
+    let first_const = num_params + num_locals;
+    {
+        let mut scan = ops.clone();
+        while !scan.is_empty() {
+            let Ok(op) = scan.read() else { break };
+            if let Some(bits) = const_bits(&op) {
+                if let std::collections::hash_map::Entry::Vacant(entry) = consts.entry(bits) {
+                    let slot = first_const + const_values.len();
+                    if slot >= MAX_FRAME_SLOTS {
+                        return Err(too_large(func_index));
+                    }
+                    entry.insert(slot as Reg);
+                    const_values.push(bits);
+                }
+            }
+        }
+    }
+    let temp_base = first_const + const_values.len();
+
+    let mut t = Translator {
+        module,
+        validator,
+        instrs: Vec::new(),
+        stack: Vec::new(),
+        ctrls: Vec::new(),
+        consts,
+        temp_base,
+        max_height: 0,
+        reachable: true,
+        last_result: None,
+        num_results: ty.results().len(),
+    };
+    t.ctrls.push(Ctrl {
+        kind: CtrlKind::Function,
+        height: 0,
+        num_params: 0,
+        num_results: ty.results().len(),
+        exits: Vec::new(),
+        loop_start: 0,
+        else_jump: None,
+        reachable_at_entry: true,
+    });
+    while !t.validator.is_finished() {
+        if ops.is_empty() {
+            return Err(Error::malformed(
+                ops.offset(),
+                "unexpected end of section or function: END opcode expected",
+            ));
+        }
+        let (op, at) = ops.read_with_offset()?;
+        t.validator.op(&op, at)?;
+        t.translate_op(&op, at)?;
+    }
+    if !ops.is_empty() {
+        return Err(Error::malformed(
+            ops.offset(),
+            "section size mismatch: operators remaining after end of function",
+        ));
+    }
+    let frame_size = temp_base + t.max_height;
+    if frame_size > MAX_FRAME_SLOTS {
+        return Err(too_large(func_index));
+    }
+    Ok(CompiledFunc {
+        instrs: t.instrs.into_boxed_slice(),
+        consts: const_values.into_boxed_slice(),
+        num_params,
+        num_locals,
+        frame_size,
+    })
+}
+
+#[cold]
+fn too_large(func_index: u32) -> Error {
+    Error::invalid(
+        0,
+        format!("function {func_index} needs more than {MAX_FRAME_SLOTS} value slots (an interpreter limit)"),
+    )
+}
+
+/// The slot encoding of a constant instruction's value.
+fn const_bits(op: &Operator<'_>) -> Option<u64> {
+    Some(match *op {
+        Operator::I32Const { value } => u64::from(value as u32),
+        Operator::I64Const { value } => value as u64,
+        Operator::F32Const { value } => u64::from(value.0),
+        Operator::F64Const { value } => value.0,
+        Operator::RefNull { .. } => 0,
+        _ => return None,
+    })
+}
+
+/// How the generated numeric instructions are built from an operator, by table row.
+macro_rules! define_numeric {
+    ($( $feat:ident [$($enc:tt)+] $name:ident { $($field:ident : $ty:ty $(as $rd:ident)?),* } $mnem:literal $kind:ident $args:tt ;)*) => {
+        /// The generated instruction for `op` given its operand and result slots, or `None`
+        /// for instructions the translator handles by hand.
+        fn numeric(op: &Operator<'_>) -> Option<Shape> {
+            match op {
+                $( Operator::$name { .. } => define_numeric!(@shape $feat $name $kind $args), )*
+            }
+        }
+    };
+    (@shape simd $name:ident $kind:ident $args:tt) => { None };
+    (@shape $feat:ident $name:ident sig ($a:ident -> $r:ident)) => {
+        Some(Shape::Un(|dst, src| Instr::$name(Un { dst, src })))
+    };
+    (@shape $feat:ident $name:ident sig ($a:ident $b:ident -> $r:ident)) => {
+        Some(Shape::Bin(|dst, lhs, rhs| Instr::$name(Bin { dst, lhs, rhs })))
+    };
+    (@shape $feat:ident $name:ident load $args:tt) => {
+        Some(Shape::Load(|dst, addr, offset| Instr::$name(Load { dst, addr, offset })))
+    };
+    (@shape $feat:ident $name:ident store $args:tt) => {
+        Some(Shape::Store(|addr, value, offset| Instr::$name(Store { addr, value, offset })))
+    };
+    (@shape $feat:ident $name:ident $kind:ident $args:tt) => { None };
+}
+wasmi_py_decode::for_each_operator!(define_numeric);
+
+enum Shape {
+    Un(fn(Reg, Reg) -> Instr),
+    Bin(fn(Reg, Reg, Reg) -> Instr),
+    Load(fn(Reg, Reg, u32) -> Instr),
+    Store(fn(Reg, Reg, u32) -> Instr),
+}
+
+impl Translator<'_> {
+    // ----- operand stack -------------------------------------------------------------------
+
+    fn temp(&self, position: usize) -> Reg {
+        (self.temp_base + position) as Reg
+    }
+
+    fn push_temp(&mut self) -> Reg {
+        let position = self.stack.len();
+        let reg = self.temp(position);
+        self.stack.push(Operand {
+            kind: Kind::Temp,
+            reg,
+        });
+        self.max_height = self.max_height.max(self.stack.len());
+        reg
+    }
+
+    fn push(&mut self, kind: Kind, reg: Reg) {
+        self.stack.push(Operand { kind, reg });
+        self.max_height = self.max_height.max(self.stack.len());
+    }
+
+    fn pop(&mut self) -> Operand {
+        self.stack
+            .pop()
+            .expect("validated code never pops an empty operand stack")
+    }
+
+    /// The slot of the temporary a result at the current top would occupy.
+    fn next_temp(&self) -> Reg {
+        self.temp(self.stack.len())
+    }
+
+    fn emit(&mut self, instr: Instr) -> usize {
+        self.instrs.push(instr);
+        self.last_result = None;
+        self.instrs.len() - 1
+    }
+
+    /// Emits an instruction whose result is the new top temporary.
+    fn emit_result(&mut self, instr: Instr) {
+        self.instrs.push(instr);
+        self.push_temp();
+        self.last_result = Some(self.instrs.len() - 1);
+    }
+
+    /// Copies the operand at `position` into its temporary if it is not there yet.
+    fn materialize(&mut self, position: usize) {
+        let opd = self.stack[position];
+        if opd.kind != Kind::Temp {
+            let dst = self.temp(position);
+            self.emit(Instr::Copy { dst, src: opd.reg });
+            self.stack[position] = Operand {
+                kind: Kind::Temp,
+                reg: dst,
+            };
+        }
+    }
+
+    /// Materializes the top `n` operands.
+    fn materialize_top(&mut self, n: usize) {
+        let len = self.stack.len();
+        for position in len - n..len {
+            self.materialize(position);
+        }
+    }
+
+    /// Copies every operand that refers to a local into its temporary (control-flow entry).
+    fn materialize_locals(&mut self) {
+        for position in 0..self.stack.len() {
+            if self.stack[position].kind == Kind::Local {
+                self.materialize(position);
+            }
+        }
+    }
+
+    /// Before writing `local`, copies operands that still read it into their temporaries.
+    fn preserve_local(&mut self, local: Reg) {
+        for position in 0..self.stack.len() {
+            let opd = self.stack[position];
+            if opd.kind == Kind::Local && opd.reg == local {
+                self.materialize(position);
+            }
+        }
+    }
+
+    // ----- control --------------------------------------------------------------------------
+
+    fn label(&mut self) -> usize {
+        self.last_result = None;
+        self.instrs.len()
+    }
+
+    fn patch(&mut self, jump: usize, target: usize) {
+        let offset = target as i32 - jump as i32;
+        match &mut self.instrs[jump] {
+            Instr::Jump { offset: o }
+            | Instr::JumpIfNez { offset: o, .. }
+            | Instr::JumpIfEqz { offset: o, .. } => *o = offset,
+            other => unreachable!("patching a non-jump {other:?}"),
+        }
+    }
+
+    fn block_arity(&self, ty: BlockType) -> (usize, usize) {
+        match ty {
+            BlockType::Empty => (0, 0),
+            BlockType::Value(_) => (0, 1),
+            BlockType::Func(i) => {
+                let t = &self.module.types[i as usize];
+                (t.params().len(), t.results().len())
+            }
+        }
+    }
+
+    fn push_ctrl(&mut self, kind: CtrlKind, ty: BlockType) {
+        let (num_params, num_results) = self.block_arity(ty);
+        let height = self.stack.len().saturating_sub(num_params);
+        self.ctrls.push(Ctrl {
+            kind,
+            height,
+            num_params,
+            num_results,
+            exits: Vec::new(),
+            loop_start: 0,
+            else_jump: None,
+            reachable_at_entry: self.reachable,
+        });
+    }
+
+    /// Copies the top `arity` operands into the label slots of `ctrl` (at its height).
+    fn copy_to_label(&mut self, label_height: usize, arity: usize) {
+        let top = self.stack.len() - arity;
+        for i in 0..arity {
+            let src = self.stack[top + i];
+            let dst = self.temp(label_height + i);
+            if !(src.kind == Kind::Temp && src.reg == dst) {
+                self.emit(Instr::Copy { dst, src: src.reg });
+            }
+        }
+    }
+
+    /// Emits a branch to the label `depth` levels out: copies, then the jump.
+    fn branch(&mut self, depth: u32) {
+        let index = self.ctrls.len() - 1 - depth as usize;
+        let (height, arity, is_loop, loop_start) = {
+            let c = &self.ctrls[index];
+            (
+                c.height,
+                c.label_arity(),
+                c.kind == CtrlKind::Loop,
+                c.loop_start,
+            )
+        };
+        if self.ctrls[index].kind == CtrlKind::Function {
+            self.emit_return();
+            return;
+        }
+        self.copy_to_label(height, arity);
+        let jump = self.emit(Instr::Jump { offset: 0 });
+        if is_loop {
+            self.patch(jump, loop_start);
+        } else {
+            self.ctrls[index].exits.push(jump);
+        }
+    }
+
+    fn emit_return(&mut self) {
+        let n = self.num_results;
+        match n {
+            0 => {
+                self.emit(Instr::Return);
+            }
+            1 => {
+                let src = self.stack[self.stack.len() - 1].reg;
+                self.emit(Instr::Return1 { src });
+            }
+            _ => {
+                // Gather the results in their temporaries, then move them down. This is one
+                // path out of possibly several (a br_if or br_table stub), so the operand
+                // stack itself must not change: only slots are written, and a temporary
+                // under a local or constant entry holds nothing else.
+                let top = self.stack.len() - n;
+                for position in top..self.stack.len() {
+                    let opd = self.stack[position];
+                    let dst = self.temp(position);
+                    if opd.kind != Kind::Temp {
+                        self.emit(Instr::Copy { dst, src: opd.reg });
+                    }
+                }
+                let base = self.temp(top);
+                self.emit(Instr::ReturnMany {
+                    base,
+                    count: n as u16,
+                });
+            }
+        }
+    }
+
+    fn unreachable_from_here(&mut self) {
+        let height = self.ctrls.last().map_or(0, |c| c.height);
+        self.stack.truncate(height);
+        self.reachable = false;
+        self.last_result = None;
+    }
+
+    // ----- instructions ---------------------------------------------------------------------
+
+    fn translate_op(&mut self, op: &Operator<'_>, at: usize) -> Result<()> {
+        // Dead code is validated but not translated; only the control structure is tracked
+        // so that the `end`/`else` that makes code reachable again is recognised.
+        if !self.reachable {
+            match op {
+                Operator::Block { ty } | Operator::Loop { ty } | Operator::If { ty } => {
+                    self.push_ctrl(CtrlKind::Block, *ty);
+                    let c = self.ctrls.last_mut().expect("just pushed");
+                    c.height = self.stack.len();
+                }
+                Operator::Else {} => self.op_else(),
+                Operator::End {} => self.op_end(),
+                _ => {}
+            }
+            return Ok(());
+        }
+        if let Some(shape) = numeric(op) {
+            self.translate_numeric(op, shape)?;
+            return Ok(());
+        }
+        match *op {
+            Operator::Unreachable {} => {
+                self.emit(Instr::Trap(TrapCode::Unreachable));
+                self.unreachable_from_here();
+            }
+            Operator::Nop {} => {}
+            Operator::Block { ty } => {
+                self.materialize_locals();
+                let (params, _) = self.block_arity(ty);
+                self.materialize_top(params);
+                self.push_ctrl(CtrlKind::Block, ty);
+            }
+            Operator::Loop { ty } => {
+                self.materialize_locals();
+                let (params, _) = self.block_arity(ty);
+                self.materialize_top(params);
+                self.push_ctrl(CtrlKind::Loop, ty);
+                let start = self.label();
+                self.ctrls.last_mut().expect("just pushed").loop_start = start;
+            }
+            Operator::If { ty } => {
+                let cond = self.pop();
+                self.materialize_locals();
+                let (params, _) = self.block_arity(ty);
+                self.materialize_top(params);
+                let jump = self.emit(Instr::JumpIfEqz {
+                    cond: cond.reg,
+                    offset: 0,
+                });
+                self.push_ctrl(CtrlKind::If, ty);
+                self.ctrls.last_mut().expect("just pushed").else_jump = Some(jump);
+            }
+            Operator::Else {} => self.op_else(),
+            Operator::End {} => self.op_end(),
+            Operator::Br { relative_depth } => {
+                self.branch(relative_depth);
+                self.unreachable_from_here();
+            }
+            Operator::BrIf { relative_depth } => self.op_br_if(relative_depth),
+            Operator::BrTable { ref targets } => {
+                let index = self.pop();
+                let depths: Vec<u32> = targets
+                    .targets()
+                    .chain(std::iter::once(targets.default()))
+                    .collect();
+                self.op_br_table(index.reg, &depths);
+                self.unreachable_from_here();
+            }
+            Operator::Return {} => {
+                self.emit_return();
+                self.unreachable_from_here();
+            }
+            Operator::Call { function_index } => {
+                let ty = self
+                    .module
+                    .func_type(function_index)
+                    .expect("validated call target");
+                let (np, nr) = (ty.params().len(), ty.results().len());
+                self.materialize_top(np);
+                let base = self.temp(self.stack.len() - np);
+                self.stack.truncate(self.stack.len() - np);
+                self.emit(Instr::Call {
+                    func: function_index,
+                    base,
+                });
+                for _ in 0..nr {
+                    self.push_temp();
+                }
+            }
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let index = self.pop();
+                let ty = &self.module.types[type_index as usize];
+                let (np, nr) = (ty.params().len(), ty.results().len());
+                self.materialize_top(np);
+                let base = self.temp(self.stack.len() - np);
+                self.stack.truncate(self.stack.len() - np);
+                let table = u16::try_from(table_index)
+                    .map_err(|_| Error::invalid(at, "more than 65535 tables"))?;
+                self.emit(Instr::CallIndirect {
+                    ty: type_index,
+                    index: index.reg,
+                    base,
+                    table,
+                });
+                for _ in 0..nr {
+                    self.push_temp();
+                }
+            }
+            Operator::Drop {} => {
+                self.pop();
+            }
+            Operator::Select {} | Operator::TypedSelect { .. } => {
+                let cond = self.pop();
+                let b = self.pop();
+                let a = self.pop();
+                let dst = self.next_temp();
+                self.emit_result(Instr::Select {
+                    dst,
+                    cond: cond.reg,
+                    a: a.reg,
+                    b: b.reg,
+                });
+            }
+            Operator::LocalGet { local_index } => self.push(Kind::Local, local_index as Reg),
+            Operator::LocalSet { local_index } => self.op_local_set(local_index as Reg, false),
+            Operator::LocalTee { local_index } => self.op_local_set(local_index as Reg, true),
+            Operator::GlobalGet { global_index } => {
+                let dst = self.next_temp();
+                self.emit_result(Instr::GlobalGet {
+                    dst,
+                    global: global_index,
+                });
+            }
+            Operator::GlobalSet { global_index } => {
+                let src = self.pop();
+                self.emit(Instr::GlobalSet {
+                    src: src.reg,
+                    global: global_index,
+                });
+            }
+            Operator::I32Const { .. }
+            | Operator::I64Const { .. }
+            | Operator::F32Const { .. }
+            | Operator::F64Const { .. }
+            | Operator::RefNull { .. } => {
+                let bits = const_bits(op).expect("a constant");
+                let reg = self.consts[&bits];
+                self.push(Kind::Const, reg);
+            }
+            Operator::MemorySize { .. } => {
+                let dst = self.next_temp();
+                self.emit_result(Instr::MemorySize { dst });
+            }
+            Operator::MemoryGrow { .. } => {
+                let delta = self.pop();
+                let dst = self.next_temp();
+                self.emit_result(Instr::MemoryGrow {
+                    dst,
+                    delta: delta.reg,
+                });
+            }
+            Operator::MemoryFill { .. } => {
+                let [dst, value, len] = self.pop3();
+                self.emit(Instr::MemoryFill { dst, value, len });
+            }
+            Operator::MemoryCopy { .. } => {
+                let [dst, src, len] = self.pop3();
+                self.emit(Instr::MemoryCopy { dst, src, len });
+            }
+            Operator::MemoryInit { data_index, .. } => {
+                let [dst, src, len] = self.pop3();
+                self.emit(Instr::MemoryInit {
+                    data: data_index,
+                    dst,
+                    src,
+                    len,
+                });
+            }
+            Operator::DataDrop { data_index } => {
+                self.emit(Instr::DataDrop { data: data_index });
+            }
+            Operator::TableGet { table } => {
+                let index = self.pop();
+                let dst = self.next_temp();
+                self.emit_result(Instr::TableGet {
+                    dst,
+                    index: index.reg,
+                    table: small(table, at)?,
+                });
+            }
+            Operator::TableSet { table } => {
+                let value = self.pop();
+                let index = self.pop();
+                self.emit(Instr::TableSet {
+                    index: index.reg,
+                    value: value.reg,
+                    table: small(table, at)?,
+                });
+            }
+            Operator::TableSize { table } => {
+                let dst = self.next_temp();
+                self.emit_result(Instr::TableSize {
+                    dst,
+                    table: small(table, at)?,
+                });
+            }
+            Operator::TableGrow { table } => {
+                let delta = self.pop();
+                let init = self.pop();
+                let dst = self.next_temp();
+                self.emit_result(Instr::TableGrow {
+                    dst,
+                    init: init.reg,
+                    delta: delta.reg,
+                    table: small(table, at)?,
+                });
+            }
+            Operator::TableFill { table } => {
+                let [index, value, len] = self.pop3();
+                self.emit(Instr::TableFill {
+                    index,
+                    value,
+                    len,
+                    table: small(table, at)?,
+                });
+            }
+            Operator::TableCopy {
+                dst_table,
+                src_table,
+            } => {
+                let [dst, src, len] = self.pop3();
+                self.emit(Instr::TableCopy {
+                    dst,
+                    src,
+                    len,
+                    dst_table: small(dst_table, at)?,
+                    src_table: small(src_table, at)?,
+                });
+            }
+            Operator::TableInit { elem_index, table } => {
+                let [dst, src, len] = self.pop3();
+                self.emit(Instr::TableInit {
+                    dst,
+                    src,
+                    len,
+                    table: small(table, at)?,
+                    elem: small(elem_index, at)?,
+                });
+            }
+            Operator::ElemDrop { elem_index } => {
+                self.emit(Instr::ElemDrop { elem: elem_index });
+            }
+            Operator::RefIsNull {} => {
+                let src = self.pop();
+                let dst = self.next_temp();
+                self.emit_result(Instr::RefIsNull { dst, src: src.reg });
+            }
+            Operator::RefFunc { function_index } => {
+                let dst = self.next_temp();
+                self.emit_result(Instr::RefFunc {
+                    dst,
+                    func: function_index,
+                });
+            }
+            ref other => {
+                return Err(Error::invalid(
+                    at,
+                    format!(
+                        "{} cannot be executed yet (SIMD execution is not implemented)",
+                        other.mnemonic()
+                    ),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn pop3(&mut self) -> [Reg; 3] {
+        let c = self.pop();
+        let b = self.pop();
+        let a = self.pop();
+        [a.reg, b.reg, c.reg]
+    }
+
+    fn translate_numeric(&mut self, op: &Operator<'_>, shape: Shape) -> Result<()> {
+        match shape {
+            Shape::Un(make) => {
+                let a = self.pop();
+                let dst = self.next_temp();
+                self.emit_result(make(dst, a.reg));
+            }
+            Shape::Bin(make) => {
+                let b = self.pop();
+                let a = self.pop();
+                let dst = self.next_temp();
+                self.emit_result(make(dst, a.reg, b.reg));
+            }
+            Shape::Load(make) => {
+                let addr = self.pop();
+                let dst = self.next_temp();
+                self.emit_result(make(dst, addr.reg, memarg_offset(op)));
+            }
+            Shape::Store(make) => {
+                let value = self.pop();
+                let addr = self.pop();
+                self.emit(make(addr.reg, value.reg, memarg_offset(op)));
+            }
+        }
+        Ok(())
+    }
+
+    fn op_local_set(&mut self, local: Reg, tee: bool) {
+        let value = self.pop();
+        let needs_preserve = self
+            .stack
+            .iter()
+            .any(|o| o.kind == Kind::Local && o.reg == local);
+        if needs_preserve {
+            self.preserve_local(local);
+        }
+        let folded = !needs_preserve
+            && value.kind == Kind::Temp
+            && value.reg == self.next_temp()
+            && self.last_result == Some(self.instrs.len() - 1);
+        if folded {
+            let last = self.instrs.len() - 1;
+            if let Some(dst) = self.instrs[last].result_mut() {
+                *dst = local;
+            }
+        } else if !(value.kind == Kind::Local && value.reg == local) {
+            self.emit(Instr::Copy {
+                dst: local,
+                src: value.reg,
+            });
+        }
+        self.last_result = None;
+        if tee {
+            self.push(Kind::Local, local);
+        }
+    }
+
+    fn op_br_if(&mut self, depth: u32) {
+        let cond = self.pop();
+        let index = self.ctrls.len() - 1 - depth as usize;
+        let c = &self.ctrls[index];
+        let arity = c.label_arity();
+        let in_place = c.kind != CtrlKind::Function && {
+            let top = self.stack.len() - arity;
+            (0..arity).all(|i| {
+                let o = self.stack[top + i];
+                o.kind == Kind::Temp && o.reg == self.temp(c.height + i)
+            })
+        };
+        if in_place {
+            let (is_loop, loop_start) = (c.kind == CtrlKind::Loop, c.loop_start);
+            let jump = self.emit(Instr::JumpIfNez {
+                cond: cond.reg,
+                offset: 0,
+            });
+            if is_loop {
+                self.patch(jump, loop_start);
+            } else {
+                self.ctrls[index].exits.push(jump);
+            }
+        } else {
+            // Skip over the copies and the jump when the condition is false.
+            let skip = self.emit(Instr::JumpIfEqz {
+                cond: cond.reg,
+                offset: 0,
+            });
+            self.branch(depth);
+            let after = self.label();
+            self.patch(skip, after);
+        }
+    }
+
+    fn op_br_table(&mut self, index: Reg, depths: &[u32]) {
+        let len = (depths.len() - 1) as u32;
+        let table = self.emit(Instr::JumpTable { index, len });
+        let entries: Vec<usize> = depths
+            .iter()
+            .map(|_| self.emit(Instr::Jump { offset: 0 }))
+            .collect();
+        for (entry, &depth) in entries.into_iter().zip(depths) {
+            let c_index = self.ctrls.len() - 1 - depth as usize;
+            let c = &self.ctrls[c_index];
+            let arity = c.label_arity();
+            let needs_copies = c.kind == CtrlKind::Function || {
+                let top = self.stack.len() - arity;
+                !(0..arity).all(|i| {
+                    let o = self.stack[top + i];
+                    o.kind == Kind::Temp && o.reg == self.temp(c.height + i)
+                })
+            };
+            if needs_copies {
+                // A stub: copies then the jump (or the return).
+                let stub = self.label();
+                self.patch(entry, stub);
+                self.branch(depth);
+            } else if c.kind == CtrlKind::Loop {
+                let start = c.loop_start;
+                self.patch(entry, start);
+            } else {
+                self.ctrls[c_index].exits.push(entry);
+            }
+        }
+        let _ = table;
+    }
+
+    fn op_else(&mut self) {
+        let c = self.ctrls.last_mut().expect("validated else has an if");
+        let reachable_at_entry = c.reachable_at_entry;
+        let (height, num_params, num_results) = (c.height, c.num_params, c.num_results);
+        if self.reachable {
+            // End of the then-branch: results into place, jump over the else-branch.
+            self.copy_to_label(height, num_results);
+            let jump = self.emit(Instr::Jump { offset: 0 });
+            self.ctrls.last_mut().expect("if").exits.push(jump);
+        }
+        let c = self.ctrls.last_mut().expect("if");
+        c.kind = CtrlKind::Else;
+        let else_jump = c.else_jump.take();
+        let start = self.label();
+        if let Some(jump) = else_jump {
+            self.patch(jump, start);
+        }
+        // The else-branch starts with the if's parameters in their temporaries.
+        self.stack.truncate(height);
+        for _ in 0..num_params {
+            self.push_temp();
+        }
+        self.reachable = reachable_at_entry;
+    }
+
+    fn op_end(&mut self) {
+        let c = self.ctrls.last().expect("validated end has a frame");
+        let (kind, height, num_results) = (c.kind, c.height, c.num_results);
+        if kind == CtrlKind::Function {
+            if self.reachable {
+                self.emit_return();
+            }
+            self.ctrls.pop();
+            return;
+        }
+        if self.reachable {
+            self.copy_to_label(height, num_results);
+        }
+        let c = self.ctrls.pop().expect("checked above");
+        let end = self.label();
+        for jump in &c.exits {
+            self.patch(*jump, end);
+        }
+        // An `if` without `else` falls through when the condition is false.
+        let mut reachable = self.reachable || !c.exits.is_empty();
+        if let Some(jump) = c.else_jump {
+            self.patch(jump, end);
+            reachable |= c.reachable_at_entry;
+        }
+        if kind == CtrlKind::Loop {
+            // Branches to a loop go backwards; only the fallthrough reaches its end.
+            reachable = self.reachable;
+        }
+        self.stack.truncate(height);
+        self.reachable = reachable && c.reachable_at_entry;
+        if self.reachable {
+            for _ in 0..num_results {
+                self.push_temp();
+            }
+        }
+    }
+}
+
+fn memarg_offset(op: &Operator<'_>) -> u32 {
+    // Offsets are read as u32 (no memory64), so this never truncates.
+    op.memarg().map_or(0, |m| m.offset as u32)
+}
+
+fn small(index: u32, at: usize) -> Result<u16> {
+    u16::try_from(index).map_err(|_| Error::invalid(at, "index above 65535 (an interpreter limit)"))
+}
