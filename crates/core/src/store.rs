@@ -394,6 +394,12 @@ impl<'a, T> Caller<'a, T> {
             _ => None,
         }
     }
+
+    /// The bytes of `memory` and the host data at the same time (a host function usually
+    /// needs both: guest buffers and its own state).
+    pub fn memory_and_data(&mut self, memory: Memory) -> (&mut [u8], &mut T) {
+        memory.data_and_store_mut(self.store)
+    }
 }
 
 impl Func {
@@ -436,6 +442,12 @@ impl Memory {
     /// The memory's bytes, mutably.
     pub fn data_mut<'s, T>(&self, store: &'s mut Store<T>) -> &'s mut [u8] {
         store.inner.memories[self.0 as usize].data_mut()
+    }
+
+    /// The memory's bytes and the store's host data, borrowed together.
+    pub fn data_and_store_mut<'s, T>(&self, store: &'s mut Store<T>) -> (&'s mut [u8], &'s mut T) {
+        let Store { inner, data, .. } = store;
+        (inner.memories[self.0 as usize].data_mut(), data)
     }
 
     /// Size in pages.
