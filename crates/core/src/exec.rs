@@ -6,17 +6,19 @@
 //! functions leave the loop (returning [`Exit::Host`]) so the host closure can get the whole
 //! `&mut Store`, and the loop is re-entered afterwards.
 //!
-//! Slots and memory are accessed through bounds-checked slices: the translator's invariants
-//! make the checks always pass, but a translator bug then shows as a panic-free trap path or
-//! wrong result, never as undefined behaviour. (Removing the checks is a measured
-//! optimisation for later, behind a bytecode verifier.)
+//! Instruction fetch and slot access are unchecked: `translate::verify` has proven for every
+//! function that all slots lie inside its frame, all jumps inside its code, and that control
+//! cannot run off the end; `push_frame` guarantees the frame lies inside the value stack.
+//! Linear memory accesses stay bounds-checked (against the current length).
 
+use std::marker::PhantomData;
+use std::ops::{Index, IndexMut};
 use std::sync::Arc;
 
 use crate::instr::{Bin, Instr, Load, Store as StoreOp, Un};
 use crate::num;
 use crate::store::{Caller, Func};
-use crate::store::{Frame, FuncKind, Instance, Store, StoreInner};
+use crate::store::{CodePtr, Frame, FuncKind, Instance, Store, StoreInner};
 use crate::translate::CompiledFunc;
 use crate::trap::{BacktraceFrame, Trap, TrapCode};
 use crate::value::Val;
@@ -61,6 +63,55 @@ impl Slot for f64 {
     }
 }
 
+/// The current frame's slots, indexed without bounds checks.
+///
+/// Constructed only from a slice covering exactly the frame (`fp..fp + frame_size`), and
+/// only indexed with slots of instructions that passed `translate::verify` for that frame
+/// size; so every access is in bounds. The length is kept for the debug assertions.
+struct Regs<'a> {
+    ptr: *mut u64,
+    len: usize,
+    _frame: PhantomData<&'a mut [u64]>,
+}
+
+impl<'a> Regs<'a> {
+    fn new(frame: &'a mut [u64]) -> Self {
+        Self {
+            ptr: frame.as_mut_ptr(),
+            len: frame.len(),
+            _frame: PhantomData,
+        }
+    }
+
+    /// `self[dst..dst + n] = self[src..src + n]` (overlapping allowed).
+    fn copy_within(&mut self, src: usize, dst: usize, n: usize) {
+        assert!(src + n <= self.len && dst + n <= self.len);
+        // SAFETY: both ranges were just checked to lie inside the frame; `copy` allows
+        // overlap.
+        unsafe { std::ptr::copy(self.ptr.add(src), self.ptr.add(dst), n) }
+    }
+}
+
+impl Index<usize> for Regs<'_> {
+    type Output = u64;
+    #[inline(always)]
+    fn index(&self, i: usize) -> &u64 {
+        debug_assert!(i < self.len);
+        // SAFETY: `i` is a slot of a verified instruction, so `i < frame_size == len`, and
+        // `ptr..ptr + len` is the frame slice borrowed for `'a`.
+        unsafe { &*self.ptr.add(i) }
+    }
+}
+
+impl IndexMut<usize> for Regs<'_> {
+    #[inline(always)]
+    fn index_mut(&mut self, i: usize) -> &mut u64 {
+        debug_assert!(i < self.len);
+        // SAFETY: as for `index`; the frame slice is borrowed mutably for `'a`.
+        unsafe { &mut *self.ptr.add(i) }
+    }
+}
+
 /// Why the loop stopped without a trap.
 pub(crate) enum Exit {
     /// The entry frame returned.
@@ -79,13 +130,16 @@ fn push_frame(
     s: &mut StoreInner,
     func: u32,
     instance: u32,
-    code: Arc<CompiledFunc>,
+    code: *const CompiledFunc,
     fp: usize,
 ) -> Result<(), Trap> {
+    // SAFETY: `code` comes from `code_of`: it points into an `Arc<CompiledFunc>` owned by
+    // the module of an instance of this store, which lives as long as the store.
+    let code_ref = unsafe { &*code };
     if s.frames.len() >= s.engine.config().max_call_depth {
         return Err(trap(TrapCode::StackOverflow));
     }
-    let end = fp + code.frame_size;
+    let end = fp + code_ref.frame_size;
     if end > s.stack.len() {
         let limit = s.engine.config().max_value_slots;
         if end > limit {
@@ -96,13 +150,13 @@ fn push_frame(
         let new_len = end.max(s.stack.len() * 2).clamp(1024, limit);
         s.stack.resize(new_len, 0);
     }
-    let locals_start = fp + code.num_params;
-    let consts_start = locals_start + code.num_locals;
+    let locals_start = fp + code_ref.num_params;
+    let consts_start = locals_start + code_ref.num_locals;
     // Declared locals read as zero on every call, whatever an earlier frame left there.
     s.stack[locals_start..consts_start].fill(0);
-    s.stack[consts_start..consts_start + code.consts.len()].copy_from_slice(&code.consts);
+    s.stack[consts_start..consts_start + code_ref.consts.len()].copy_from_slice(&code_ref.consts);
     s.frames.push(Frame {
-        code,
+        code: CodePtr(code),
         ip: 0,
         fp,
         instance,
@@ -111,12 +165,14 @@ fn push_frame(
     Ok(())
 }
 
-/// The compiled code of wasm function `func` (store id), translating it on first use.
-fn code_of(s: &StoreInner, instance: u32, defined: u32) -> Result<Arc<CompiledFunc>, Trap> {
+/// The compiled code of a wasm function, translating it on first use. The pointer stays
+/// valid as long as the store (the instance's module owns the code).
+#[inline]
+fn code_of(s: &StoreInner, instance: u32, defined: u32) -> Result<*const CompiledFunc, Trap> {
     s.instances[instance as usize]
         .module
         .code(defined)
-        .cloned()
+        .map(Arc::as_ptr)
         .map_err(|e| Trap::host(format!("function failed to compile: {e}")))
 }
 
@@ -199,7 +255,9 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
         let Some(frame) = s.frames.last() else {
             return Ok(Exit::Returned);
         };
-        let code = Arc::clone(&frame.code);
+        // SAFETY: frames point at code owned by their instance's module, which the store
+        // keeps alive (see `push_frame`).
+        let code: &CompiledFunc = unsafe { &*frame.code.0 };
         let (fp, instance_id) = (frame.fp, frame.instance);
         let mut ip = frame.ip;
         let instrs: &[Instr] = &code.instrs;
@@ -222,11 +280,40 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
             Some(m) => memories[m].data_mut(),
             None => &mut [],
         };
-        let regs: &mut [u64] = &mut stack[fp..fp + code.frame_size];
+        let mut regs = Regs::new(&mut stack[fp..fp + code.frame_size]);
+        // Relative jump; backward jumps (loops) consume fuel when metering.
+        macro_rules! jump {
+            ($offset:expr) => {{
+                let offset: i32 = $offset;
+                if offset < 0 {
+                    if let Some(f) = fuel.as_mut() {
+                        if *f == 0 {
+                            return Err(trap(TrapCode::OutOfFuel));
+                        }
+                        *f -= 1;
+                    }
+                }
+                ip = ip.wrapping_add_signed(offset as isize);
+                continue;
+            }};
+        }
+        // Fused compare-and-branch.
+        macro_rules! cmp_jump {
+            ($lhs:ident, $rhs:ident, $offset:ident, $cmp:expr) => {{
+                if $cmp(
+                    Slot::from_slot(regs[$lhs as usize]),
+                    Slot::from_slot(regs[$rhs as usize]),
+                ) {
+                    jump!($offset);
+                }
+            }};
+        }
         loop {
-            let Some(&instr) = instrs.get(ip) else {
-                return Err(Trap::host("internal error: ran past the end of a function"));
-            };
+            debug_assert!(ip < instrs.len());
+            // SAFETY: `verify` proved every jump target and every fall-through successor of
+            // this function's instructions is an index into `instrs`, and frames start at 0
+            // or resume after a (non-terminal) call.
+            let instr = unsafe { *instrs.get_unchecked(ip) };
             match instr {
                 // ----- i32 -----
                 Instr::I32Eqz(o) => un!(regs, o, |a: i32| (a == 0) as i32),
@@ -580,37 +667,76 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
                 }
                 // ----- control -----
                 Instr::Trap(code) => return Err(trap(code)),
-                Instr::Jump { offset } => {
-                    if offset < 0 {
-                        if let Some(f) = fuel {
-                            if *f == 0 {
-                                return Err(trap(TrapCode::OutOfFuel));
-                            }
-                            *f -= 1;
-                        }
-                    }
-                    ip = (ip as isize + offset as isize) as usize;
-                    continue;
-                }
+                Instr::Jump { offset } => jump!(offset),
                 Instr::JumpIfNez { cond, offset } => {
                     if regs[cond as usize] as u32 != 0 {
-                        if offset < 0 {
-                            if let Some(f) = fuel {
-                                if *f == 0 {
-                                    return Err(trap(TrapCode::OutOfFuel));
-                                }
-                                *f -= 1;
-                            }
-                        }
-                        ip = (ip as isize + offset as isize) as usize;
-                        continue;
+                        jump!(offset);
                     }
                 }
                 Instr::JumpIfEqz { cond, offset } => {
                     if regs[cond as usize] as u32 == 0 {
-                        ip = (ip as isize + offset as isize) as usize;
-                        continue;
+                        jump!(offset);
                     }
+                }
+                Instr::JumpIfI32Eq { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a == b)
+                }
+                Instr::JumpIfI32Ne { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a != b)
+                }
+                Instr::JumpIfI32LtS { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: i32, b: i32| a < b)
+                }
+                Instr::JumpIfI32LtU { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a < b)
+                }
+                Instr::JumpIfI32GtS { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: i32, b: i32| a > b)
+                }
+                Instr::JumpIfI32GtU { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a > b)
+                }
+                Instr::JumpIfI32LeS { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: i32, b: i32| a <= b)
+                }
+                Instr::JumpIfI32LeU { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a <= b)
+                }
+                Instr::JumpIfI32GeS { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: i32, b: i32| a >= b)
+                }
+                Instr::JumpIfI32GeU { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a >= b)
+                }
+                Instr::JumpIfI64Eq { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a == b)
+                }
+                Instr::JumpIfI64Ne { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a != b)
+                }
+                Instr::JumpIfI64LtS { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: i64, b: i64| a < b)
+                }
+                Instr::JumpIfI64LtU { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a < b)
+                }
+                Instr::JumpIfI64GtS { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: i64, b: i64| a > b)
+                }
+                Instr::JumpIfI64GtU { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a > b)
+                }
+                Instr::JumpIfI64LeS { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: i64, b: i64| a <= b)
+                }
+                Instr::JumpIfI64LeU { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a <= b)
+                }
+                Instr::JumpIfI64GeS { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: i64, b: i64| a >= b)
+                }
+                Instr::JumpIfI64GeU { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a >= b)
                 }
                 Instr::JumpTable { index, len } => {
                     let i = (regs[index as usize] as u32).min(len);
@@ -620,8 +746,7 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
                 Instr::Return => {}
                 Instr::Return1 { src } => regs[0] = regs[src as usize],
                 Instr::ReturnMany { base, count } => {
-                    let base = base as usize;
-                    regs.copy_within(base..base + count as usize, 0);
+                    regs.copy_within(base as usize, 0, count as usize);
                 }
                 Instr::Call { func, base } => {
                     let target = inst.funcs[func as usize];
@@ -787,7 +912,8 @@ fn call_host_from_wasm<T>(store: &mut Store<T>, func: u32, base: usize) -> Resul
     // Re-entrant calls from the host start above the caller's frame.
     let saved_top = s.stack_top;
     if let Some(f) = s.frames.last() {
-        s.stack_top = f.fp + f.code.frame_size;
+        // SAFETY: frames point at store-owned code (see `push_frame`).
+        s.stack_top = f.fp + unsafe { &*f.code.0 }.frame_size;
     }
     let f = Arc::clone(&store.hosts[host as usize]);
     let outcome = f(

@@ -98,6 +98,28 @@ macro_rules! define_instr {
             JumpIfNez { cond: Reg, offset: i32 },
             /// Jump if `cond` (i32) is zero.
             JumpIfEqz { cond: Reg, offset: i32 },
+            /// Fused compare-and-branch: jump if `lhs <op> rhs` (i32; `S`/`U` signedness).
+            JumpIfI32Eq { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32Ne { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32LtS { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32LtU { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32GtS { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32GtU { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32LeS { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32LeU { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32GeS { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32GeU { lhs: Reg, rhs: Reg, offset: i32 },
+            /// Fused compare-and-branch on i64 operands.
+            JumpIfI64Eq { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI64Ne { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI64LtS { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI64LtU { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI64GtS { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI64GtU { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI64LeS { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI64LeU { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI64GeS { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI64GeU { lhs: Reg, rhs: Reg, offset: i32 },
             /// Jump to entry `min(index, len)` of the `len + 1` [`Instr::Jump`]s that follow.
             JumpTable { index: Reg, len: u32 },
             /// Return with no results.
@@ -171,8 +193,163 @@ macro_rules! define_instr {
                     _ => None,
                 }
             }
+
+            /// Calls `f` with every slot the instruction reads or writes (the verifier's view).
+            /// `Call`/`CallIndirect` bases are not slots of this frame (the callee's frame
+            /// starts there) and are checked separately.
+            pub fn for_each_reg(&self, mut f: impl FnMut(Reg)) {
+                match *self {
+                    $( Self::$name(ops) => define_instr!(@regs $shape ops f), )*
+                    Self::Trap(_)
+                    | Self::Jump { .. }
+                    | Self::Return
+                    | Self::Call { .. }
+                    | Self::DataDrop { .. }
+                    | Self::ElemDrop { .. } => {}
+                    Self::Copy { dst, src } => {
+                        f(dst);
+                        f(src);
+                    }
+                    Self::JumpIfNez { cond, .. } | Self::JumpIfEqz { cond, .. } => f(cond),
+                    Self::JumpIfI32Eq { lhs, rhs, .. }
+                    | Self::JumpIfI32Ne { lhs, rhs, .. }
+                    | Self::JumpIfI32LtS { lhs, rhs, .. }
+                    | Self::JumpIfI32LtU { lhs, rhs, .. }
+                    | Self::JumpIfI32GtS { lhs, rhs, .. }
+                    | Self::JumpIfI32GtU { lhs, rhs, .. }
+                    | Self::JumpIfI32LeS { lhs, rhs, .. }
+                    | Self::JumpIfI32LeU { lhs, rhs, .. }
+                    | Self::JumpIfI32GeS { lhs, rhs, .. }
+                    | Self::JumpIfI32GeU { lhs, rhs, .. }
+                    | Self::JumpIfI64Eq { lhs, rhs, .. }
+                    | Self::JumpIfI64Ne { lhs, rhs, .. }
+                    | Self::JumpIfI64LtS { lhs, rhs, .. }
+                    | Self::JumpIfI64LtU { lhs, rhs, .. }
+                    | Self::JumpIfI64GtS { lhs, rhs, .. }
+                    | Self::JumpIfI64GtU { lhs, rhs, .. }
+                    | Self::JumpIfI64LeS { lhs, rhs, .. }
+                    | Self::JumpIfI64LeU { lhs, rhs, .. }
+                    | Self::JumpIfI64GeS { lhs, rhs, .. }
+                    | Self::JumpIfI64GeU { lhs, rhs, .. } => {
+                        f(lhs);
+                        f(rhs);
+                    }
+                    Self::JumpTable { index, .. } => f(index),
+                    Self::Return1 { src } => f(src),
+                    Self::ReturnMany { base, count } => {
+                        for i in 0..count {
+                            f(base.saturating_add(i));
+                        }
+                        if count > 0 && base.checked_add(count - 1).is_none() {
+                            f(Reg::MAX);
+                        }
+                    }
+                    Self::CallIndirect { index, .. } => f(index),
+                    Self::Select { dst, cond, a, b } => {
+                        f(dst);
+                        f(cond);
+                        f(a);
+                        f(b);
+                    }
+                    Self::GlobalGet { dst, .. } => f(dst),
+                    Self::GlobalSet { src, .. } => f(src),
+                    Self::MemorySize { dst } => f(dst),
+                    Self::MemoryGrow { dst, delta } => {
+                        f(dst);
+                        f(delta);
+                    }
+                    Self::MemoryFill { dst, value: src, len }
+                    | Self::MemoryCopy { dst, src, len }
+                    | Self::MemoryInit { dst, src, len, .. }
+                    | Self::TableFill { index: dst, value: src, len, .. }
+                    | Self::TableCopy { dst, src, len, .. }
+                    | Self::TableInit { dst, src, len, .. } => {
+                        f(dst);
+                        f(src);
+                        f(len);
+                    }
+                    Self::TableGet { dst, index, .. } => {
+                        f(dst);
+                        f(index);
+                    }
+                    Self::TableSet { index, value, .. } => {
+                        f(index);
+                        f(value);
+                    }
+                    Self::TableSize { dst, .. } => f(dst),
+                    Self::TableGrow { dst, init, delta, .. } => {
+                        f(dst);
+                        f(init);
+                        f(delta);
+                    }
+                    Self::RefFunc { dst, .. } => f(dst),
+                    Self::RefIsNull { dst, src } => {
+                        f(dst);
+                        f(src);
+                    }
+                }
+            }
+
+            /// The relative jump offset of a jump instruction.
+            pub fn jump_offset_mut(&mut self) -> Option<&mut i32> {
+                match self {
+                    Self::Jump { offset }
+                    | Self::JumpIfNez { offset, .. }
+                    | Self::JumpIfEqz { offset, .. }
+                    | Self::JumpIfI32Eq { offset, .. }
+                    | Self::JumpIfI32Ne { offset, .. }
+                    | Self::JumpIfI32LtS { offset, .. }
+                    | Self::JumpIfI32LtU { offset, .. }
+                    | Self::JumpIfI32GtS { offset, .. }
+                    | Self::JumpIfI32GtU { offset, .. }
+                    | Self::JumpIfI32LeS { offset, .. }
+                    | Self::JumpIfI32LeU { offset, .. }
+                    | Self::JumpIfI32GeS { offset, .. }
+                    | Self::JumpIfI32GeU { offset, .. }
+                    | Self::JumpIfI64Eq { offset, .. }
+                    | Self::JumpIfI64Ne { offset, .. }
+                    | Self::JumpIfI64LtS { offset, .. }
+                    | Self::JumpIfI64LtU { offset, .. }
+                    | Self::JumpIfI64GtS { offset, .. }
+                    | Self::JumpIfI64GtU { offset, .. }
+                    | Self::JumpIfI64LeS { offset, .. }
+                    | Self::JumpIfI64LeU { offset, .. }
+                    | Self::JumpIfI64GeS { offset, .. }
+                    | Self::JumpIfI64GeU { offset, .. } => Some(offset),
+                    _ => None,
+                }
+            }
+
+            /// True if execution never continues with the next instruction.
+            pub fn is_terminal(&self) -> bool {
+                matches!(
+                    self,
+                    Self::Jump { .. }
+                        | Self::Return
+                        | Self::Return1 { .. }
+                        | Self::ReturnMany { .. }
+                        | Self::Trap(_)
+                )
+            }
         }
     };
+    (@regs Un $ops:ident $f:ident) => {{
+        $f($ops.dst);
+        $f($ops.src);
+    }};
+    (@regs Bin $ops:ident $f:ident) => {{
+        $f($ops.dst);
+        $f($ops.lhs);
+        $f($ops.rhs);
+    }};
+    (@regs Load $ops:ident $f:ident) => {{
+        $f($ops.dst);
+        $f($ops.addr);
+    }};
+    (@regs Store $ops:ident $f:ident) => {{
+        $f($ops.addr);
+        $f($ops.value);
+    }};
     (@dst Un $ops:ident) => { Some(&mut $ops.dst) };
     (@dst Bin $ops:ident) => { Some(&mut $ops.dst) };
     (@dst Load $ops:ident) => { Some(&mut $ops.dst) };

@@ -243,12 +243,26 @@ pub(crate) struct InstanceEntity {
 /// One activation on the call stack.
 #[derive(Clone)]
 pub(crate) struct Frame {
-    pub(crate) code: Arc<CompiledFunc>,
+    /// The function's code. Not an `Arc`: a call would pay two atomic operations for it.
+    /// Valid as long as the store: the code is owned by the module of one of the store's
+    /// instances, and instances are never removed from a store.
+    pub(crate) code: CodePtr,
     pub(crate) ip: usize,
     pub(crate) fp: usize,
     pub(crate) instance: u32,
     pub(crate) func: u32,
 }
+
+/// A pointer to immutable, store-owned code (see [`Frame::code`]).
+#[derive(Clone, Copy)]
+pub(crate) struct CodePtr(pub(crate) *const CompiledFunc);
+
+// SAFETY: the pointee is immutable after translation and owned (through an `Arc` in the
+// module) by the same store as the frame holding the pointer, so sending or sharing the
+// store sends or shares the pointee with it; `CompiledFunc` itself is `Send + Sync`.
+unsafe impl Send for CodePtr {}
+// SAFETY: as above.
+unsafe impl Sync for CodePtr {}
 
 /// Everything in a store that does not depend on the host data type.
 pub(crate) struct StoreInner {

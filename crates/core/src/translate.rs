@@ -204,6 +204,14 @@ pub fn translate(
     if frame_size > MAX_FRAME_SLOTS {
         return Err(too_large(func_index));
     }
+    verify(&t.instrs, frame_size).map_err(|reason| {
+        Error::invalid(
+            0,
+            format!(
+                "internal error: bytecode of function {func_index} failed verification: {reason}"
+            ),
+        )
+    })?;
     Ok(CompiledFunc {
         instrs: t.instrs.into_boxed_slice(),
         consts: const_values.into_boxed_slice(),
@@ -211,6 +219,111 @@ pub fn translate(
         num_locals,
         frame_size,
     })
+}
+
+/// Checks the properties the interpreter loop relies on to skip bounds checks: every slot an
+/// instruction names is inside the frame, every jump lands inside the function, a jump
+/// table's entries follow it, call bases do not pass the frame's end, and execution cannot
+/// run off the end (the last instruction never falls through). This makes the unchecked
+/// accesses in `exec.rs` sound whatever the translator above got wrong: a translator bug can
+/// give wrong results, never undefined behaviour.
+pub(crate) fn verify(instrs: &[Instr], frame_size: usize) -> Result<(), String> {
+    match instrs.last() {
+        None => return Err("no instructions".into()),
+        Some(last) if !last.is_terminal() => {
+            return Err(format!("last instruction {last:?} falls through"))
+        }
+        Some(_) => {}
+    }
+    for (i, instr) in instrs.iter().enumerate() {
+        let mut bad = None;
+        instr.for_each_reg(|r| {
+            if r as usize >= frame_size {
+                bad = Some(r);
+            }
+        });
+        if let Some(r) = bad {
+            return Err(format!(
+                "{instr:?} at {i} names slot {r}, frame has {frame_size}"
+            ));
+        }
+        if let Some(&mut offset) = instr.clone().jump_offset_mut() {
+            let target = i as i64 + i64::from(offset);
+            if target < 0 || target >= instrs.len() as i64 {
+                return Err(format!("{instr:?} at {i} jumps outside the function"));
+            }
+        }
+        match *instr {
+            Instr::JumpTable { len, .. } if i + 1 + len as usize >= instrs.len() => {
+                return Err(format!("jump table at {i} runs past the end"));
+            }
+            Instr::Call { base, .. } | Instr::CallIndirect { base, .. }
+                if base as usize > frame_size =>
+            {
+                return Err(format!("call at {i} has base {base} past the frame"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The fused jump for a comparison `cmp` whose result feeds a branch: taken when the
+/// comparison holds (or, with `negate`, when it does not). Integer comparisons only: the
+/// negation of a float comparison is not a comparison (NaN).
+fn fused_jump(cmp: &Instr, negate: bool) -> Option<Instr> {
+    macro_rules! pick {
+        ($o:ident, $yes:ident, $no:ident) => {{
+            let (lhs, rhs) = ($o.lhs, $o.rhs);
+            Some(if negate {
+                Instr::$no {
+                    lhs,
+                    rhs,
+                    offset: 0,
+                }
+            } else {
+                Instr::$yes {
+                    lhs,
+                    rhs,
+                    offset: 0,
+                }
+            })
+        }};
+    }
+    match *cmp {
+        Instr::I32Eq(o) => pick!(o, JumpIfI32Eq, JumpIfI32Ne),
+        Instr::I32Ne(o) => pick!(o, JumpIfI32Ne, JumpIfI32Eq),
+        Instr::I32LtS(o) => pick!(o, JumpIfI32LtS, JumpIfI32GeS),
+        Instr::I32LtU(o) => pick!(o, JumpIfI32LtU, JumpIfI32GeU),
+        Instr::I32GtS(o) => pick!(o, JumpIfI32GtS, JumpIfI32LeS),
+        Instr::I32GtU(o) => pick!(o, JumpIfI32GtU, JumpIfI32LeU),
+        Instr::I32LeS(o) => pick!(o, JumpIfI32LeS, JumpIfI32GtS),
+        Instr::I32LeU(o) => pick!(o, JumpIfI32LeU, JumpIfI32GtU),
+        Instr::I32GeS(o) => pick!(o, JumpIfI32GeS, JumpIfI32LtS),
+        Instr::I32GeU(o) => pick!(o, JumpIfI32GeU, JumpIfI32LtU),
+        Instr::I64Eq(o) => pick!(o, JumpIfI64Eq, JumpIfI64Ne),
+        Instr::I64Ne(o) => pick!(o, JumpIfI64Ne, JumpIfI64Eq),
+        Instr::I64LtS(o) => pick!(o, JumpIfI64LtS, JumpIfI64GeS),
+        Instr::I64LtU(o) => pick!(o, JumpIfI64LtU, JumpIfI64GeU),
+        Instr::I64GtS(o) => pick!(o, JumpIfI64GtS, JumpIfI64LeS),
+        Instr::I64GtU(o) => pick!(o, JumpIfI64GtU, JumpIfI64LeU),
+        Instr::I64LeS(o) => pick!(o, JumpIfI64LeS, JumpIfI64GtS),
+        Instr::I64LeU(o) => pick!(o, JumpIfI64LeU, JumpIfI64GtU),
+        Instr::I64GeS(o) => pick!(o, JumpIfI64GeS, JumpIfI64LtS),
+        Instr::I64GeU(o) => pick!(o, JumpIfI64GeU, JumpIfI64LtU),
+        Instr::I32Eqz(o) => Some(if negate {
+            Instr::JumpIfNez {
+                cond: o.src,
+                offset: 0,
+            }
+        } else {
+            Instr::JumpIfEqz {
+                cond: o.src,
+                offset: 0,
+            }
+        }),
+        _ => None,
+    }
 }
 
 #[cold]
@@ -364,12 +477,32 @@ impl Translator<'_> {
 
     fn patch(&mut self, jump: usize, target: usize) {
         let offset = target as i32 - jump as i32;
-        match &mut self.instrs[jump] {
-            Instr::Jump { offset: o }
-            | Instr::JumpIfNez { offset: o, .. }
-            | Instr::JumpIfEqz { offset: o, .. } => *o = offset,
-            other => unreachable!("patching a non-jump {other:?}"),
+        match self.instrs[jump].jump_offset_mut() {
+            Some(o) => *o = offset,
+            None => unreachable!("patching a non-jump {:?}", self.instrs[jump]),
         }
+    }
+
+    /// Emits a conditional jump on `cond` (taken when it is non-zero, or zero with
+    /// `negate`). When `cond` is the result of the comparison just emitted, the comparison
+    /// and the jump become one fused instruction (compare-and-branch).
+    fn emit_cond_jump(&mut self, cond: Operand, negate: bool) -> usize {
+        let last = self.instrs.len().wrapping_sub(1);
+        let fusable = cond.kind == Kind::Temp
+            && cond.reg == self.next_temp()
+            && self.last_result == Some(last);
+        if fusable {
+            if let Some(fused) = fused_jump(&self.instrs[last], negate) {
+                self.instrs.pop();
+                return self.emit(fused);
+            }
+        }
+        let cond = cond.reg;
+        self.emit(if negate {
+            Instr::JumpIfEqz { cond, offset: 0 }
+        } else {
+            Instr::JumpIfNez { cond, offset: 0 }
+        })
     }
 
     fn block_arity(&self, ty: BlockType) -> (usize, usize) {
@@ -521,10 +654,7 @@ impl Translator<'_> {
                 self.materialize_locals();
                 let (params, _) = self.block_arity(ty);
                 self.materialize_top(params);
-                let jump = self.emit(Instr::JumpIfEqz {
-                    cond: cond.reg,
-                    offset: 0,
-                });
+                let jump = self.emit_cond_jump(cond, true);
                 self.push_ctrl(CtrlKind::If, ty);
                 self.ctrls.last_mut().expect("just pushed").else_jump = Some(jump);
             }
@@ -834,10 +964,7 @@ impl Translator<'_> {
         };
         if in_place {
             let (is_loop, loop_start) = (c.kind == CtrlKind::Loop, c.loop_start);
-            let jump = self.emit(Instr::JumpIfNez {
-                cond: cond.reg,
-                offset: 0,
-            });
+            let jump = self.emit_cond_jump(cond, false);
             if is_loop {
                 self.patch(jump, loop_start);
             } else {
@@ -845,10 +972,7 @@ impl Translator<'_> {
             }
         } else {
             // Skip over the copies and the jump when the condition is false.
-            let skip = self.emit(Instr::JumpIfEqz {
-                cond: cond.reg,
-                offset: 0,
-            });
+            let skip = self.emit_cond_jump(cond, true);
             self.branch(depth);
             let after = self.label();
             self.patch(skip, after);
@@ -958,4 +1082,68 @@ fn memarg_offset(op: &Operator<'_>) -> u32 {
 
 fn small(index: u32, at: usize) -> Result<u16> {
     u16::try_from(index).map_err(|_| Error::invalid(at, "index above 65535 (an interpreter limit)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifier_rejects_what_the_loop_cannot_check() {
+        let ret = Instr::Return;
+        assert!(verify(&[ret], 0).is_ok());
+        assert!(verify(&[], 4).is_err(), "empty code");
+        let copy = Instr::Copy { dst: 0, src: 3 };
+        assert!(verify(&[copy, ret], 4).is_ok());
+        assert!(
+            verify(&[copy, ret], 3).is_err(),
+            "slot 3 outside a 3-slot frame"
+        );
+        assert!(verify(&[copy], 4).is_err(), "falls off the end");
+        let back = Instr::Jump { offset: -1 };
+        assert!(verify(&[back], 0).is_err(), "jumps before the start");
+        assert!(verify(&[ret, back], 0).is_ok());
+        let table = Instr::JumpTable { index: 0, len: 1 };
+        let j = Instr::Jump { offset: 0 };
+        assert!(verify(&[table, j, j], 1).is_ok());
+        assert!(verify(&[table, j], 1).is_err(), "table entries missing");
+        let many = Instr::ReturnMany { base: 2, count: 3 };
+        assert!(verify(&[many], 5).is_ok());
+        assert!(verify(&[many], 4).is_err());
+        let call = Instr::Call { func: 0, base: 9 };
+        assert!(verify(&[call, ret], 8).is_err(), "call base past the frame");
+    }
+
+    #[test]
+    fn comparisons_feeding_branches_are_fused() {
+        let text = r#"(module (func (param i32 i32) (result i32)
+            (block (br_if 0 (i32.lt_s (local.get 0) (local.get 1))))
+            (if (result i32) (i32.eq (local.get 0) (local.get 1))
+              (then (i32.const 1)) (else (i32.const 2)))))"#;
+        let buf = wast::parser::ParseBuffer::new(text).unwrap();
+        let bytes = wast::parser::parse::<wast::Wat>(&buf)
+            .unwrap()
+            .encode()
+            .unwrap();
+        let module = Module::decode(&bytes, Default::default()).unwrap();
+        let refs = ModuleValidator::new(&module).unwrap();
+        let code = translate(&module, &refs, 0).unwrap();
+        let instrs = code.instrs();
+        assert!(
+            instrs
+                .iter()
+                .any(|i| matches!(i, Instr::JumpIfI32LtS { .. })),
+            "{instrs:?}"
+        );
+        // `if` jumps to `else` when the condition is false: the negated comparison.
+        assert!(
+            instrs
+                .iter()
+                .any(|i| matches!(i, Instr::JumpIfI32Ne { .. })),
+            "{instrs:?}"
+        );
+        assert!(!instrs
+            .iter()
+            .any(|i| matches!(i, Instr::I32LtS(_) | Instr::I32Eq(_))));
+    }
 }
