@@ -492,6 +492,7 @@ impl Runner {
         &mut self,
         exec: WastExecute<'_>,
     ) -> Option<Result<Result<Vec<wasmi_py_core::Val>, String>, String>> {
+        let features = self.features;
         let world = self.world.as_mut()?;
         Some(match exec {
             WastExecute::Invoke(invoke) => {
@@ -512,6 +513,14 @@ impl Runner {
                     Ok(bytes) => bytes,
                     Err(outcome) => return Some(Err(format!("{:?}", outcome.verdict))),
                 };
+                // The module is valid by the spec: say so first if we reject it.
+                match check_module(&bytes, features) {
+                    Ok(()) => {}
+                    Err(Rejection::Panic(p)) => return Some(Err(format!("PANIC: {p}"))),
+                    Err(Rejection::Error(e)) => {
+                        return Some(Err(format!("valid module rejected: {e}")))
+                    }
+                }
                 match catch_panic(|| world.instantiate(&bytes, None)) {
                     Ok(Ok(_)) => Ok(Ok(Vec::new())),
                     Ok(Err(wasmi_py_core::Error::Trap(trap))) => Ok(Err(trap.to_string())),
@@ -701,10 +710,10 @@ mod tests {
         assert!(report.failures[1]
             .reason
             .starts_with("valid module rejected"));
-        // module, 2 assert_invalid, 2 assert_malformed.
-        assert_eq!(report.passed, 5);
-        // assert_return, register, assert_trap (valid module), assert_unlinkable.
-        assert_eq!(report.skipped, 4);
+        // module, 2 assert_invalid, 2 assert_malformed; and, since wasm-v2 is executed,
+        // assert_return, register, assert_trap (valid module) and assert_unlinkable.
+        assert_eq!(report.passed, 9);
+        assert_eq!(report.skipped, 0);
         assert_eq!(report.counters.text_rejected_by_wast, 1);
         assert_eq!(report.counters.message_mismatch, 1, "{:#?}", report.notes); // "something else"
         assert_eq!(report.counters.phase_mismatch, 0);
