@@ -13,5 +13,5 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo test --workspace --release"
 cargo test --workspace --release
 
-step "spec suite: wasm-v1 wasm-v2 proposals/simd"
-cargo run --release -q -p spec-tests -- wasm-v1 wasm-v2 proposals/simd
+step "spec suites: wasm-v1 wasm-v2 proposals/simd regressions"
+cargo run --release -q -p spec-tests
