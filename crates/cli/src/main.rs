@@ -1,12 +1,14 @@
 //! `wasmi-py`: the command line.
 //!
-//! Subcommands so far:
+//! Subcommands:
+//! * `run [--dir HOST[::GUEST][:ro]]… [--env K=V]… [--inherit-env] [--] MODULE.wasm [ARGS…]`
+//!   — run a WASI preview1 command (see `run.rs` and `wasmi-py run --help`).
 //! * `validate [--mvp] [--lazy] FILE.wasm…` — decode and validate modules with wasmi-py's own
 //!   decoder and validator and print a one-line summary per module (or the error, with its
 //!   byte offset). `--lazy` checks only what instantiation needs (module-level rules), which
 //!   is what a lazily-validating runtime pays at start-up.
-//!
-//! `run` arrives with the interpreter core and the WASI layer.
+
+mod run;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -18,9 +20,11 @@ const USAGE: &str = "\
 wasmi-py: a WebAssembly interpreter specialised for running CPython (wasm32-wasi)
 
 USAGE:
+    wasmi-py run [--dir HOST[::GUEST][:ro]]... [--env K=V]... [--inherit-env] [--] MODULE.wasm [ARGS...]
     wasmi-py validate [--mvp] [--lazy] FILE.wasm...
 
 SUBCOMMANDS:
+    run         Run a WASI command module (`wasmi-py run --help` for its options).
     validate    Decode and validate modules; print a summary or the error with its byte offset.
 
 OPTIONS (validate):
@@ -33,6 +37,7 @@ OPTIONS (validate):
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("run") => run::run_cmd(&args[1..]),
         Some("validate") => validate_cmd(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

@@ -24,4 +24,6 @@ pub use store::{
 pub use translate::{translate, CompiledFunc};
 pub use trap::{BacktraceFrame, Trap, TrapCode, TrapReason};
 pub use value::{ExternRef, Val, ValType};
+/// The decoder (module IR: imports, exports, names, …) for embedders that inspect modules.
+pub use wasmi_py_decode as decode;
 pub use wasmi_py_decode::{Features, FuncType, GlobalType, Limits, MemoryType, RefType, TableType};
