@@ -1,0 +1,509 @@
+//! # wasmi-py-cpython
+//!
+//! CPython 3.13 for WASI (`python.wasm`, built by `python-wasm/build.sh`) embedded through
+//! the C API it exports. The flow is the one of the prior art (a Zig host on zware):
+//!
+//! ```text
+//! instantiate → __wasm_call_ctors (once) → Py_Initialize
+//!             → PyRun_SimpleString(prelude) → PyRun_SimpleString(user code) …
+//!             → Py_FinalizeEx → __wasm_call_dtors
+//! ```
+//!
+//! Every string goes into guest memory through the guest's own `malloc` and is `free`d
+//! after the call; nothing is written at a fixed address. `SystemExit` makes CPython call
+//! `exit()`, which ends in WASI `proc_exit`, surfacing here as [`Ended::Exit`]; a trap is
+//! [`Ended::Trap`].
+//!
+//! A [`Runtime`] holds the decoded module and can start many interpreters: function
+//! bodies are translated lazily, once per runtime, so later interpreters start faster.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use wasmi_py_core::{
+    Config as EngineConfig, Engine, Error as CoreError, Func, FuncType, Instance, Linker, Memory,
+    Module, Store, Trap, Val, ValType,
+};
+use wasmi_py_wasi::WasiCtx;
+pub use wasmi_py_wasi::{OutputSpec, StdinSpec};
+
+/// The Python source of the prelude (see `prelude.py`).
+const PRELUDE: &str = include_str!("prelude.py");
+
+/// The import module of the socket host functions (see `docs/socket-abi.md`).
+const SOCKET_MODULE: &str = "wasmi_py_socket";
+
+/// Where a built python.wasm and its standard library are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    /// `python.wasm`.
+    pub wasm: PathBuf,
+    /// The directory holding `lib/python3.13`, mapped read-only at the guest's `/usr/local`
+    /// (CPython's default prefix, so no environment variables are needed to find it).
+    pub home: PathBuf,
+}
+
+impl Install {
+    /// An install rooted at `dir` (which holds `python.wasm` and `lib/python3.13`).
+    pub fn at(dir: &Path) -> Result<Self, String> {
+        let wasm = dir.join("python.wasm");
+        if !wasm.is_file() {
+            return Err(format!("no python.wasm in {}", dir.display()));
+        }
+        if !dir.join("lib/python3.13").is_dir() {
+            return Err(format!(
+                "no lib/python3.13 (the standard library) in {}",
+                dir.display()
+            ));
+        }
+        Ok(Self {
+            wasm,
+            home: dir.to_path_buf(),
+        })
+    }
+
+    /// Finds the install: `explicit` if given, else `$WASMI_PY_HOME`, else the cache that
+    /// `python-wasm/build.sh` fills (`${WASMI_PY_CACHE:-~/.cache/wasmi-py}/python-wasm/current`).
+    pub fn locate(explicit: Option<&Path>) -> Result<Self, String> {
+        if let Some(dir) = explicit {
+            return Self::at(dir);
+        }
+        if let Some(dir) = std::env::var_os("WASMI_PY_HOME") {
+            return Self::at(Path::new(&dir));
+        }
+        let cache = std::env::var_os("WASMI_PY_CACHE")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wasmi-py")))
+            .ok_or("cannot find python.wasm: set WASMI_PY_HOME or pass --python-home")?;
+        let dir = cache.join("python-wasm/current");
+        Self::at(&dir).map_err(|e| {
+            format!("{e}\n  python.wasm is built by `python-wasm/build.sh` (or point --python-home / WASMI_PY_HOME at a build)")
+        })
+    }
+}
+
+/// A directory given to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dir {
+    pub host: PathBuf,
+    pub guest: String,
+    pub read_only: bool,
+}
+
+/// What an interpreter is started with.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Directories the guest may use (besides the standard library, always mapped).
+    pub dirs: Vec<Dir>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Standard input (default: nothing).
+    pub stdin: StdinSpec,
+    /// Standard output (default: discarded).
+    pub stdout: OutputSpec,
+    /// Standard error (default: discarded).
+    pub stderr: OutputSpec,
+}
+
+impl Config {
+    /// Connects the guest's stdio to the host process's.
+    pub fn inherit_stdio(mut self) -> Self {
+        self.stdin = StdinSpec::Inherit;
+        self.stdout = OutputSpec::Inherit;
+        self.stderr = OutputSpec::Inherit;
+        self
+    }
+
+    /// Captures stdout and stderr into buffers (returned), with no stdin.
+    pub fn capture_output(mut self) -> (Self, Captured, Captured) {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let err = Arc::new(Mutex::new(Vec::new()));
+        self.stdout = OutputSpec::Capture(Arc::clone(&out));
+        self.stderr = OutputSpec::Capture(Arc::clone(&err));
+        (self, out, err)
+    }
+}
+
+/// A buffer the guest's output is appended to.
+pub type Captured = Arc<Mutex<Vec<u8>>>;
+
+/// Why an interpreter can no longer run code.
+#[derive(Debug)]
+pub enum Ended {
+    /// CPython called `exit(status)` (e.g. `SystemExit`), which runs its finalization.
+    Exit(i32),
+    /// Execution trapped (a bug in CPython or the interpreter, or a resource limit).
+    Trap(Trap),
+}
+
+impl Ended {
+    fn from_trap(trap: Trap) -> Self {
+        match trap.exit_status() {
+            Some(status) => Ended::Exit(status),
+            None => Ended::Trap(trap),
+        }
+    }
+
+    /// The process exit status this ending maps to (a trap is 134, like an abort).
+    pub fn status(&self) -> i32 {
+        match self {
+            Ended::Exit(status) => *status,
+            Ended::Trap(_) => 134,
+        }
+    }
+}
+
+/// Errors of starting an interpreter.
+#[derive(Debug)]
+pub enum StartError {
+    /// python.wasm could not be read, loaded or linked, or a directory could not be opened.
+    Setup(String),
+    /// CPython ended while initializing (with what it wrote to stderr, if captured).
+    Init(Ended),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Setup(e) => f.write_str(e),
+            StartError::Init(Ended::Exit(s)) => {
+                write!(f, "CPython exited with status {s} while initializing")
+            }
+            StartError::Init(Ended::Trap(t)) => {
+                write!(f, "CPython trapped while initializing: {t}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A loaded python.wasm that can start interpreters.
+#[derive(Clone)]
+pub struct Runtime {
+    install: Install,
+    engine: Engine,
+    module: Module,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("install", &self.install)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// Loads python.wasm (decodes it and checks module-level rules; bodies are validated and
+    /// translated on first call).
+    pub fn load(install: Install) -> Result<Self, StartError> {
+        let bytes = std::fs::read(&install.wasm).map_err(|e| {
+            StartError::Setup(format!("cannot read {}: {e}", install.wasm.display()))
+        })?;
+        let engine = Engine::new(EngineConfig::default());
+        let module = Module::new(&engine, &bytes)
+            .map_err(|e| StartError::Setup(format!("{}: {e}", install.wasm.display())))?;
+        Ok(Self {
+            install,
+            engine,
+            module,
+        })
+    }
+
+    /// The install this runtime was loaded from.
+    pub fn install(&self) -> &Install {
+        &self.install
+    }
+
+    /// Instantiates python.wasm and initializes CPython.
+    pub fn start(&self, config: Config) -> Result<Python, StartError> {
+        let setup = |e: &dyn std::fmt::Display| StartError::Setup(e.to_string());
+        let mut builder = WasiCtx::builder()
+            .arg("python")
+            .stdin(config.stdin)
+            .stdout(config.stdout)
+            .stderr(config.stderr)
+            .preopen_dir(&self.install.home, "/usr/local", true);
+        for (k, v) in &config.env {
+            builder = builder.env(k, v);
+        }
+        for d in &config.dirs {
+            builder = builder.preopen_dir(&d.host, d.guest.clone(), d.read_only);
+        }
+        let wasi = builder.build().map_err(|e| setup(&e))?;
+        let mut store = Store::new(&self.engine, Host { wasi });
+        let mut linker = Linker::new();
+        wasmi_py_wasi::add_to_linker(&mut linker, &mut store, |h: &mut Host| &mut h.wasi);
+        define_network_denied(&mut linker, &mut store, &self.module);
+        let instance = linker
+            .instantiate(&mut store, &self.module)
+            .map_err(|e| match e {
+                CoreError::Trap(t) => StartError::Init(Ended::from_trap(t)),
+                other => setup(&other),
+            })?;
+        let mut python = Python::new(store, instance).map_err(|e| setup(&e))?;
+        python
+            .call0("__wasm_call_ctors")
+            .map_err(StartError::Init)?;
+        python.call0("Py_Initialize").map_err(StartError::Init)?;
+        let ok = python.run(&prelude_loader()).map_err(StartError::Init)?;
+        if !ok {
+            return Err(StartError::Setup(
+                "the wasmi-py prelude failed (see stderr)".into(),
+            ));
+        }
+        Ok(python)
+    }
+}
+
+/// Host state of an interpreter's store.
+pub struct Host {
+    /// The WASI context (files, stdio, clocks, …).
+    pub wasi: WasiCtx,
+}
+
+/// A running CPython interpreter. State persists between [`Python::run`] calls.
+pub struct Python {
+    store: Store<Host>,
+    instance: Instance,
+    memory: Memory,
+    malloc: Func,
+    free: Func,
+    run_simple: Func,
+    ended: bool,
+}
+
+impl Python {
+    fn new(store: Store<Host>, instance: Instance) -> Result<Self, String> {
+        let func = |name: &str| {
+            instance
+                .get_func(&store, name)
+                .ok_or_else(|| format!("python.wasm does not export {name}"))
+        };
+        Ok(Self {
+            memory: instance
+                .get_memory(&store, "memory")
+                .ok_or("python.wasm does not export its memory")?,
+            malloc: func("malloc")?,
+            free: func("free")?,
+            run_simple: func("PyRun_SimpleString")?,
+            store,
+            instance,
+            ended: false,
+        })
+    }
+
+    fn check_running(&self) -> Result<(), Ended> {
+        if self.ended {
+            // An interpreter that exited or trapped cannot run more code.
+            return Err(Ended::Exit(-1));
+        }
+        Ok(())
+    }
+
+    fn call(&mut self, func: Func, args: &[Val]) -> Result<Vec<Val>, Ended> {
+        self.check_running()?;
+        func.call(&mut self.store, args).map_err(|trap| {
+            self.ended = true;
+            Ended::from_trap(trap)
+        })
+    }
+
+    fn call0(&mut self, name: &str) -> Result<Vec<Val>, Ended> {
+        let func = self.instance.get_func(&self.store, name).ok_or_else(|| {
+            Ended::Trap(Trap::host(format!("python.wasm does not export {name}")))
+        })?;
+        self.call(func, &[])
+    }
+
+    /// Copies `s` into guest memory as a NUL-terminated C string allocated with the guest's
+    /// `malloc`; the caller frees it.
+    fn alloc_cstring(&mut self, s: &str) -> Result<i32, Ended> {
+        let len = s.len() + 1;
+        let size = i32::try_from(len)
+            .map_err(|_| Ended::Trap(Trap::host("string too long for guest memory")))?;
+        let ptr = match self.call(self.malloc, &[Val::I32(size)])?.first() {
+            Some(Val::I32(p)) if *p != 0 => *p,
+            _ => return Err(Ended::Trap(Trap::host("guest malloc failed"))),
+        };
+        let mut bytes = Vec::with_capacity(len);
+        bytes.extend_from_slice(s.as_bytes());
+        bytes.push(0);
+        self.memory
+            .write(&mut self.store, ptr as u32 as usize, &bytes)
+            .map_err(Ended::Trap)?;
+        Ok(ptr)
+    }
+
+    /// Runs `code` in `__main__` with `PyRun_SimpleString`: `Ok(true)` if it ran to the end,
+    /// `Ok(false)` if it raised (CPython printed the traceback), `Err` if CPython exited
+    /// (`SystemExit`) or trapped.
+    pub fn run(&mut self, code: &str) -> Result<bool, Ended> {
+        if code.contains('\0') {
+            return Err(Ended::Trap(Trap::host("code contains a NUL byte")));
+        }
+        let ptr = self.alloc_cstring(code)?;
+        let result = self.call(self.run_simple, &[Val::I32(ptr)]);
+        if !self.ended {
+            self.call(self.free, &[Val::I32(ptr)])?;
+        }
+        match result?.first() {
+            Some(Val::I32(0)) => Ok(true),
+            _ => Ok(false),
+        }
+    }
+
+    /// Runs what `python3` would for `main` (a script, `-c`, `-m`, stdin or the REPL) via
+    /// the prelude, with `argv` as `sys.argv`.
+    pub fn run_main(&mut self, main: &Main) -> Result<bool, Ended> {
+        let none = "None".to_string();
+        let call = format!(
+            "__import__('_wasmi_py').main({}, {}, {}, {}, {})",
+            py_str(main.mode.name()),
+            main.mode.target().map_or(none.clone(), py_str),
+            py_list(&main.argv),
+            main.path0.as_deref().map_or(none.clone(), py_str),
+            main.cwd.as_deref().map_or(none, py_str),
+        );
+        self.run(&call)
+    }
+
+    /// `Py_FinalizeEx`, then `__wasm_call_dtors`: the status python3 would exit with
+    /// (0, or 120 if finalization failed to flush).
+    pub fn finalize(mut self) -> Result<i32, Ended> {
+        let status = match self.call0("Py_FinalizeEx")?.first() {
+            Some(Val::I32(0)) => 0,
+            _ => 120,
+        };
+        self.call0("__wasm_call_dtors")?;
+        self.ended = true;
+        Ok(status)
+    }
+}
+
+/// What to run as `__main__`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// A script file (guest path).
+    Script(String),
+    /// `-c CODE`.
+    Command(String),
+    /// `-m MODULE`.
+    Module(String),
+    /// The program comes from standard input.
+    Stdin,
+    /// The interactive interpreter.
+    Repl,
+}
+
+impl Mode {
+    fn name(&self) -> &'static str {
+        match self {
+            Mode::Script(_) => "script",
+            Mode::Command(_) => "command",
+            Mode::Module(_) => "module",
+            Mode::Stdin => "stdin",
+            Mode::Repl => "repl",
+        }
+    }
+
+    fn target(&self) -> Option<&str> {
+        match self {
+            Mode::Script(s) | Mode::Command(s) | Mode::Module(s) => Some(s),
+            Mode::Stdin | Mode::Repl => None,
+        }
+    }
+}
+
+/// A `python3`-style invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Main {
+    pub mode: Mode,
+    /// `sys.argv` (for a script: as the user typed the path, then the arguments).
+    pub argv: Vec<String>,
+    /// What to put first on `sys.path` (the script's directory, or `""`).
+    pub path0: Option<String>,
+    /// The guest directory to change into first.
+    pub cwd: Option<String>,
+}
+
+/// The code that installs the prelude as module `_wasmi_py` without leaving names in
+/// `__main__`.
+fn prelude_loader() -> String {
+    format!(
+        "__import__('sys').modules['_wasmi_py'] = __import__('types').ModuleType('_wasmi_py'); \
+         exec(compile({}, '<wasmi-py prelude>', 'exec'), __import__('sys').modules['_wasmi_py'].__dict__)",
+        py_str(PRELUDE)
+    )
+}
+
+/// A Python string literal for `s` (every character escaped that could end or alter it).
+fn py_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn py_list(items: &[String]) -> String {
+    let items: Vec<String> = items.iter().map(|s| py_str(s)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// Until the socket host module exists (issue 6), every function python.wasm imports from
+/// `wasmi_py_socket` answers as a host that grants no network: `NOTCAPABLE` (76).
+fn define_network_denied(linker: &mut Linker<Host>, store: &mut Store<Host>, module: &Module) {
+    const NOTCAPABLE: i32 = 76;
+    for import in &module.decoded().imports {
+        if import.module != SOCKET_MODULE {
+            continue;
+        }
+        if let wasmi_py_core::decode::ImportDesc::Func(ty) = import.desc {
+            let ty: FuncType = module.decoded().types[ty as usize].clone();
+            let results_i32 = ty.results() == [ValType::I32];
+            linker.func_new(
+                store,
+                SOCKET_MODULE,
+                &import.name,
+                ty,
+                move |_, _, results| {
+                    if results_i32 {
+                        results[0] = Val::I32(NOTCAPABLE);
+                    }
+                    Ok(())
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_literals_escape_everything_that_matters() {
+        assert_eq!(py_str("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
+        assert_eq!(py_list(&["x".into(), "y z".into()]), "[\"x\", \"y z\"]");
+    }
+
+    #[test]
+    fn locate_reports_what_is_missing() {
+        let err = Install::at(Path::new("/nonexistent")).unwrap_err();
+        assert!(err.contains("no python.wasm"), "{err}");
+    }
+}
