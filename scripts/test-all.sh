@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Runs every test of wasmi-py. This is the README's test command and what CI runs.
 #
-# 1. `cargo test --workspace --release`: unit tests next to the code, integration tests per
+# 1. python.wasm, built or taken from the cache (the CPython tests need it).
+# 2. `cargo test --workspace --release`: unit tests next to the code, integration tests per
 #    crate (spec suite through the library, differential checks against wasmparser,
-#    wasm-smith modules, fuzz regression inputs).
-# 2. The spec-suite runner's own report, which fails on any failed directive.
+#    wasm-smith modules, fuzz regression inputs, WASI and its sandbox, CPython 3.12 from
+#    PyPI through `wasmi-py run`, CPython 3.13 through its C API).
+# 3. The spec-suite runner's own report, which fails on any failed directive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# python.wasm: built once (~10 minutes on a fresh machine, needs root on Debian 12) and
+# cached outside the repo keyed by the recipe's hash; instant afterwards.
+step "python.wasm (python-wasm/build.sh, cached)"
+WASMI_PY_HOME=$(bash python-wasm/build.sh | tail -n 1)
+export WASMI_PY_HOME
 
 step "cargo test --workspace --release"
 cargo test --workspace --release
