@@ -1,13 +1,15 @@
 //! `wasmi-py`: the command line.
 //!
 //! Subcommands:
-//! * `run [--dir HOST[::GUEST][:ro]]… [--env K=V]… [--inherit-env] [--] MODULE.wasm [ARGS…]`
-//!   — run a WASI preview1 command (see `run.rs` and `wasmi-py run --help`).
+//! * `run [OPTIONS] SCRIPT.py | -c CODE | -m MODULE [ARGS…]` — CPython 3.13 in the sandbox,
+//!   like `python3` (see `python.rs`); with no program, piped stdin or the REPL.
+//! * `run [OPTIONS] MODULE.wasm [ARGS…]` — any WASI preview1 command (see `run.rs`).
 //! * `validate [--mvp] [--lazy] FILE.wasm…` — decode and validate modules with wasmi-py's own
 //!   decoder and validator and print a one-line summary per module (or the error, with its
 //!   byte offset). `--lazy` checks only what instantiation needs (module-level rules), which
 //!   is what a lazily-validating runtime pays at start-up.
 
+mod python;
 mod run;
 
 use std::process::ExitCode;
@@ -20,11 +22,13 @@ const USAGE: &str = "\
 wasmi-py: a WebAssembly interpreter specialised for running CPython (wasm32-wasi)
 
 USAGE:
-    wasmi-py run [--dir HOST[::GUEST][:ro]]... [--env K=V]... [--inherit-env] [--] MODULE.wasm [ARGS...]
+    wasmi-py run [OPTIONS] SCRIPT.py [ARGS...]      (also -c CODE, -m MODULE, or the REPL)
+    wasmi-py run [OPTIONS] MODULE.wasm [ARGS...]
     wasmi-py validate [--mvp] [--lazy] FILE.wasm...
 
 SUBCOMMANDS:
-    run         Run a WASI command module (`wasmi-py run --help` for its options).
+    run         Run Python in CPython 3.13 inside the sandbox, or any WASI command module
+                (`wasmi-py run --help` for Python, `wasmi-py run --help-wasm` for modules).
     validate    Decode and validate modules; print a summary or the error with its byte offset.
 
 OPTIONS (validate):
@@ -37,7 +41,17 @@ OPTIONS (validate):
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("run") => run::run_cmd(&args[1..]),
+        Some("run") => {
+            let rest = &args[1..];
+            if rest.first().is_some_and(|a| a == "--help-wasm") {
+                print!("{}", run::RUN_USAGE);
+                ExitCode::SUCCESS
+            } else if python::is_wasm_invocation(rest) {
+                run::run_cmd(rest)
+            } else {
+                python::run_cmd(rest)
+            }
+        }
         Some("validate") => validate_cmd(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

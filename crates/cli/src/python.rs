@@ -1,0 +1,355 @@
+//! `wasmi-py run` for Python: `python3`-style invocations of CPython 3.13 (python.wasm)
+//! driven through its C API (see the `wasmi-py-cpython` crate).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use wasmi_py_cpython::{Config, Dir, Ended, Install, Main, Mode, Runtime, StartError};
+
+use crate::run::{parse_dir, LOAD_FAILURE_STATUS, TRAP_STATUS, USAGE_STATUS};
+
+pub const PYTHON_USAGE: &str = "\
+wasmi-py run: run Python code in CPython 3.13 inside wasmi-py's sandbox
+
+USAGE:
+    wasmi-py run [OPTIONS] SCRIPT.py [ARGS...]
+    wasmi-py run [OPTIONS] -c CODE [ARGS...]
+    wasmi-py run [OPTIONS] -m MODULE [ARGS...]
+    wasmi-py run [OPTIONS]                  (the program from piped stdin, or the REPL)
+    wasmi-py run [OPTIONS] MODULE.wasm [ARGS...]   (any WASI command module; see below)
+
+As with python3: sys.argv is [SCRIPT or -c or the module's path, ARGS...], sys.path[0] is
+the script's directory ('' otherwise), an uncaught exception prints its traceback and exits
+with status 1, SystemExit(n) exits with n.
+
+WHAT THE GUEST SEES:
+    - the standard library, read-only (at /usr/local, CPython's default prefix);
+    - the current directory, read-write, at its own absolute path; it is Python's cwd;
+    - the script's directory, read-write, at its own absolute path;
+    - every --dir; nothing else of the host file system, and no network.
+
+OPTIONS:
+    --dir HOST[::GUEST][:ro]   Give the guest a host directory (repeatable; `:ro` = read-only).
+    --env KEY=VALUE            Set an environment variable (repeatable; `--env KEY` copies it).
+    --inherit-env              Give the guest the host's whole environment.
+    --python-home DIR          The python.wasm build to use (a directory with python.wasm and
+                               lib/python3.13). Default: $WASMI_PY_HOME, else the cache filled
+                               by python-wasm/build.sh.
+    -h, --help                 Print this help.
+
+EXIT STATUS:
+    Python's (0, 1 on an uncaught exception, n for SystemExit(n)); 134 if the interpreter
+    traps; 1 if python.wasm cannot be found or loaded; 2 for a usage error.
+";
+
+struct Options {
+    dirs: Vec<(String, String, bool)>,
+    env: Vec<(String, String)>,
+    inherit_env: bool,
+    python_home: Option<PathBuf>,
+    mode: Option<Mode>,
+    args: Vec<String>,
+}
+
+fn report(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    report(format_args!(
+        "wasmi-py run: {message}\n\nRun `wasmi-py run --help` for usage."
+    ));
+    ExitCode::from(USAGE_STATUS)
+}
+
+fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
+    let mut opts = Options {
+        dirs: Vec::new(),
+        env: Vec::new(),
+        inherit_env: false,
+        python_home: None,
+        mode: None,
+        args: Vec::new(),
+    };
+    let mut i = 0;
+    let value = |i: &mut usize, flag: &str, inline: Option<&str>| -> Result<String, ExitCode> {
+        if let Some(v) = inline {
+            return Ok(v.to_owned());
+        }
+        *i += 1;
+        args.get(*i)
+            .cloned()
+            .ok_or_else(|| usage_error(&format!("{flag} needs a value")))
+    };
+    while i < args.len() {
+        let arg = args[i].as_str();
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (arg, None),
+        };
+        match flag {
+            "--dir" => {
+                let spec = value(&mut i, "--dir", inline)?;
+                opts.dirs
+                    .push(parse_dir(&spec).map_err(|e| usage_error(&e))?);
+            }
+            "--env" => {
+                let spec = value(&mut i, "--env", inline)?;
+                match spec.split_once('=') {
+                    Some((k, v)) if !k.is_empty() => opts.env.push((k.to_owned(), v.to_owned())),
+                    Some(_) => return Err(usage_error(&format!("invalid --env '{spec}'"))),
+                    None => {
+                        if let Ok(v) = std::env::var(&spec) {
+                            opts.env.push((spec, v));
+                        }
+                    }
+                }
+            }
+            "--inherit-env" if inline.is_none() => opts.inherit_env = true,
+            "--python-home" => {
+                opts.python_home = Some(PathBuf::from(value(&mut i, "--python-home", inline)?));
+            }
+            "-h" | "--help" => {
+                let _ = std::io::stdout().write_all(PYTHON_USAGE.as_bytes());
+                return Ok(None);
+            }
+            "-c" => {
+                let code = value(&mut i, "-c", None)?;
+                opts.mode = Some(Mode::Command(code));
+                opts.args = args[i + 1..].to_vec();
+                return Ok(Some(opts));
+            }
+            "-m" => {
+                let module = value(&mut i, "-m", None)?;
+                opts.mode = Some(Mode::Module(module));
+                opts.args = args[i + 1..].to_vec();
+                return Ok(Some(opts));
+            }
+            "--" => {
+                i += 1;
+                break;
+            }
+            _ if arg.starts_with('-') && arg.len() > 1 => {
+                return Err(usage_error(&format!("unknown option '{arg}'")));
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    if let Some(script) = args.get(i) {
+        opts.mode = Some(Mode::Script(script.clone()));
+        opts.args = args[i + 1..].to_vec();
+    }
+    Ok(Some(opts))
+}
+
+/// True if `run`'s arguments name a WASI module rather than Python code.
+pub fn is_wasm_invocation(args: &[String]) -> bool {
+    // The first argument that is not an option (or an option's value).
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].as_str();
+        match arg {
+            "--dir" | "--env" | "--python-home" => i += 2,
+            "-c" | "-m" => return false,
+            "--" => return args.get(i + 1).is_some_and(|a| looks_like_wasm(a)),
+            _ if arg.starts_with('-') => i += 1,
+            _ => return looks_like_wasm(arg),
+        }
+    }
+    false
+}
+
+fn looks_like_wasm(path: &str) -> bool {
+    if path.ends_with(".wasm") {
+        return true;
+    }
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| magic == *b"\0asm")
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+pub fn run_cmd(args: &[String]) -> ExitCode {
+    let opts = match parse(args) {
+        Ok(Some(opts)) => opts,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(code) => return code,
+    };
+    let fail = |message: String| {
+        report(format_args!("wasmi-py run: {message}"));
+        ExitCode::from(LOAD_FAILURE_STATUS)
+    };
+
+    // The guest sees the current directory and the script's directory at their own paths.
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => return fail(format!("cannot read the current directory: {e}")),
+    };
+    let mut dirs = vec![Dir {
+        host: cwd.clone(),
+        guest: cwd.to_string_lossy().into_owned(),
+        read_only: false,
+    }];
+    let mode = match opts.mode.clone() {
+        Some(Mode::Script(script)) => {
+            let path = absolute(Path::new(&script));
+            if !path.is_file() {
+                return fail(format!(
+                    "can't open file '{}': [Errno 2] No such file or directory",
+                    path.display()
+                ));
+            }
+            if let Some(parent) = path.parent() {
+                if !parent.starts_with(&cwd) {
+                    dirs.push(Dir {
+                        host: parent.to_path_buf(),
+                        guest: parent.to_string_lossy().into_owned(),
+                        read_only: false,
+                    });
+                }
+            }
+            Mode::Script(path.to_string_lossy().into_owned())
+        }
+        Some(mode) => mode,
+        None if std::io::stdin().is_terminal() => Mode::Repl,
+        None => Mode::Stdin,
+    };
+    for (host, guest, read_only) in &opts.dirs {
+        let host = absolute(Path::new(host));
+        let guest = if Path::new(guest).is_absolute() {
+            guest.clone()
+        } else {
+            // A relative guest path names the same place the host path does.
+            absolute(Path::new(guest)).to_string_lossy().into_owned()
+        };
+        dirs.push(Dir {
+            host,
+            guest,
+            read_only: *read_only,
+        });
+    }
+    let mut env = Vec::new();
+    if opts.inherit_env {
+        env.extend(std::env::vars());
+    }
+    env.extend(opts.env.iter().cloned());
+
+    let (argv, path0) = match (&mode, &opts.mode) {
+        (Mode::Script(abs), Some(Mode::Script(as_given))) => {
+            let dir = Path::new(abs)
+                .parent()
+                .map(|p| p.to_string_lossy().into_owned());
+            (
+                std::iter::once(as_given.clone())
+                    .chain(opts.args.iter().cloned())
+                    .collect(),
+                dir,
+            )
+        }
+        (Mode::Command(_), _) => (
+            std::iter::once("-c".to_owned())
+                .chain(opts.args.iter().cloned())
+                .collect(),
+            Some(String::new()),
+        ),
+        (Mode::Module(_), _) => (
+            std::iter::once("-m".to_owned())
+                .chain(opts.args.iter().cloned())
+                .collect(),
+            Some(String::new()),
+        ),
+        _ => (vec![String::new()], Some(String::new())),
+    };
+
+    let install = match Install::locate(opts.python_home.as_deref()) {
+        Ok(i) => i,
+        Err(e) => return fail(e),
+    };
+    let runtime = match Runtime::load(install) {
+        Ok(r) => r,
+        Err(e) => return fail(e.to_string()),
+    };
+    let config = Config {
+        dirs,
+        env,
+        ..Config::default()
+    }
+    .inherit_stdio();
+    let mut python = match runtime.start(config) {
+        Ok(p) => p,
+        Err(StartError::Init(ended)) => return ended_status(&ended),
+        Err(e) => return fail(e.to_string()),
+    };
+    let main = Main {
+        mode,
+        argv,
+        path0,
+        cwd: Some(cwd.to_string_lossy().into_owned()),
+    };
+    match python.run_main(&main) {
+        Ok(true) => match python.finalize() {
+            Ok(status) => ExitCode::from(status as u8),
+            Err(ended) => ended_status(&ended),
+        },
+        // The prelude turns exceptions into SystemExit(1); reaching this means it failed.
+        Ok(false) => {
+            let _ = python.finalize();
+            ExitCode::from(1)
+        }
+        Err(ended) => ended_status(&ended),
+    }
+}
+
+fn ended_status(ended: &Ended) -> ExitCode {
+    match ended {
+        Ended::Exit(status) => ExitCode::from(*status as u8),
+        Ended::Trap(trap) => {
+            report(format_args!("Error: CPython trapped: {trap}"));
+            ExitCode::from(TRAP_STATUS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn wasm_or_python() {
+        assert!(is_wasm_invocation(&strings(&[
+            "--dir", "x", "m.wasm", "a.py"
+        ])));
+        assert!(!is_wasm_invocation(&strings(&[
+            "--dir",
+            "x",
+            "script.py",
+            "m.wasm"
+        ])));
+        assert!(!is_wasm_invocation(&strings(&["-c", "print(1)", "m.wasm"])));
+        assert!(!is_wasm_invocation(&strings(&[])));
+        assert!(is_wasm_invocation(&strings(&["--", "x.wasm"])));
+    }
+
+    #[test]
+    fn python_options() {
+        let o = parse(&strings(&["--dir", "a::/b:ro", "-c", "code", "x", "-y"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.dirs, [("a".into(), "/b".into(), true)]);
+        assert_eq!(o.mode, Some(Mode::Command("code".into())));
+        assert_eq!(o.args, ["x", "-y"]);
+        let o = parse(&strings(&["s.py", "-c", "z"])).unwrap().unwrap();
+        assert_eq!(o.mode, Some(Mode::Script("s.py".into())));
+        assert_eq!(o.args, ["-c", "z"]);
+    }
+}
