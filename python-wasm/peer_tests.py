@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Run CPython's own Lib/test modules under wasmi-py and under the native build python of
+the same 3.13.5 source, and compare their counts (tests run, skipped, failures, errors).
+
+Usage: python3 python-wasm/peer_tests.py [--wasmi-py PATH] [--quick] [MODULE ...]
+
+The native python is the build python `python-wasm/build.sh` made (cross-build/build/python
+in its cached source tree); Lib/test comes from that same source tree and is mapped
+read-only into the guest at /opt/peer/test. Each module runs in a fresh scratch directory
+(its cwd on both sides). Exit status 0 only if every module's counts are equal.
+"""
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+# Pure-Python-heavy modules that exercise what wasmi-py must get right (the issue's list).
+ALL = [
+    "test_json", "test_re", "test_string", "test_collections", "test_itertools",
+    "test_functools", "test_math", "test_base64", "test_binascii", "test_zlib",
+    "test_textwrap", "test_bisect",
+]
+# A fast subset for every CI run.
+QUICK = ["test_bisect", "test_textwrap", "test_base64", "test_binascii", "test_string"]
+
+SUMMARY = re.compile(r"^Ran (\d+) tests? in ", re.M)
+RESULT = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
+
+
+def cache_root():
+    return os.environ.get("WASMI_PY_CACHE", os.path.expanduser("~/.cache/wasmi-py"))
+
+
+def find_source_tree():
+    trees = glob.glob(os.path.join(cache_root(), "python-wasm/build-python/*/Python-3.13.5"))
+    trees = [t for t in trees if os.path.exists(os.path.join(t, "cross-build/build/python"))]
+    if not trees:
+        sys.exit("no native build python: run python-wasm/build.sh first")
+    return trees[0]
+
+
+def parse(output):
+    ran = SUMMARY.findall(output)
+    res = RESULT.findall(output)
+    if not ran or not res:
+        return None
+    counts = {"ran": int(ran[-1]), "skipped": 0, "failures": 0, "errors": 0,
+              "expected failures": 0, "unexpected successes": 0}
+    status, detail = res[-1]
+    for part in filter(None, (p.strip() for p in (detail or "").split(","))):
+        key, _, value = part.partition("=")
+        counts[key.strip()] = int(value)
+    counts["status"] = status
+    return counts
+
+
+def run(cmd, cwd, timeout):
+    start = time.monotonic()
+    try:
+        p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        output = p.stdout + p.stderr
+    except subprocess.TimeoutExpired as e:
+        output = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        output += "\nTIMEOUT"
+    return output, time.monotonic() - start
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wasmi-py", default="target/release/wasmi-py")
+    ap.add_argument("--python-home", default=os.path.join(cache_root(), "python-wasm/current"))
+    ap.add_argument("--quick", action="store_true", help="the fast CI subset")
+    ap.add_argument("--timeout", type=int, default=1800)
+    ap.add_argument("modules", nargs="*")
+    args = ap.parse_args()
+    modules = args.modules or (QUICK if args.quick else ALL)
+    src = find_source_tree()
+    native = os.path.join(src, "cross-build/build/python")
+    wasmi_py = os.path.abspath(args.wasmi_py)
+    lib_test = os.path.join(src, "Lib/test")
+
+    print(f"{'module':<20} {'native (ran/skip/fail/err)':>28} {'wasmi-py (ran/skip/fail/err)':>30}"
+          f" {'native s':>9} {'wasmi-py s':>11}  same")
+    all_same = True
+    for mod in modules:
+        with tempfile.TemporaryDirectory(prefix="wasmi-py-peer-") as tmp:
+            n_out, n_time = run([native, "-m", "unittest", f"test.{mod}"], tmp, args.timeout)
+        with tempfile.TemporaryDirectory(prefix="wasmi-py-peer-") as tmp:
+            w_out, w_time = run([
+                wasmi_py, "run", "--python-home", args.python_home,
+                "--dir", f"{lib_test}::/opt/peer/test:ro",
+                "--env", "PYTHONPATH=/opt/peer",
+                "-m", "unittest", f"test.{mod}",
+            ], tmp, args.timeout)
+        n, w = parse(n_out), parse(w_out)
+
+        def fmt(c):
+            return "no result" if c is None else f"{c['ran']}/{c['skipped']}/{c['failures']}/{c['errors']}"
+
+        same = n is not None and w is not None and all(
+            n[k] == w[k] for k in ("ran", "skipped", "failures", "errors"))
+        all_same &= same
+        print(f"{mod:<20} {fmt(n):>28} {fmt(w):>30} {n_time:>9.1f} {w_time:>11.1f}  {'yes' if same else 'NO'}",
+              flush=True)
+        if not same:
+            for label, out in (("native", n_out), ("wasmi-py", w_out)):
+                print(f"--- {label} output (last 30 lines) ---")
+                print("\n".join(out.splitlines()[-30:]))
+    return 0 if all_same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
