@@ -6,7 +6,9 @@
 #    crate (spec suite through the library, differential checks against wasmparser,
 #    wasm-smith modules, fuzz regression inputs, WASI and its sandbox, CPython 3.12 from
 #    PyPI through `wasmi-py run`, CPython 3.13 through its C API).
-# 3. The spec-suite runner's own report, which fails on any failed directive.
+# 3. A quick subset of CPython's own Lib/test under wasmi-py, counts compared with the
+#    native build python of the same source (python-wasm/peer_tests.py).
+# 4. The spec-suite runner's own report, which fails on any failed directive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,9 @@ export WASMI_PY_HOME
 
 step "cargo test --workspace --release"
 cargo test --workspace --release
+
+step "CPython's own Lib/test under wasmi-py vs native (quick subset; all: python-wasm/peer_tests.py)"
+python3 python-wasm/peer_tests.py --quick --wasmi-py target/release/wasmi-py
 
 step "spec suites: wasm-v1 wasm-v2 proposals/simd regressions"
 cargo run --release -q -p spec-tests
