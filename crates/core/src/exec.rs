@@ -617,6 +617,60 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
                 }
                 // ----- variables -----
                 Instr::Copy { dst, src } => regs[dst as usize] = regs[src as usize],
+                Instr::Copy2 {
+                    dst0,
+                    src0,
+                    dst1,
+                    src1,
+                } => {
+                    regs[dst0 as usize] = regs[src0 as usize];
+                    regs[dst1 as usize] = regs[src1 as usize];
+                }
+                Instr::I32LoadAdd {
+                    dst,
+                    base,
+                    index,
+                    offset,
+                } => {
+                    let addr =
+                        (regs[base as usize] as u32).wrapping_add(regs[index as usize] as u32);
+                    let ea = addr as usize + offset as usize;
+                    match mem
+                        .get(ea..ea + 4)
+                        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                    {
+                        Some(bytes) => regs[dst as usize] = u64::from(u32::from_le_bytes(bytes)),
+                        None => return Err(trap(TrapCode::MemoryOutOfBounds)),
+                    }
+                }
+                Instr::I32Load8UAdd {
+                    dst,
+                    base,
+                    index,
+                    offset,
+                } => {
+                    let addr =
+                        (regs[base as usize] as u32).wrapping_add(regs[index as usize] as u32);
+                    match mem.get(addr as usize + offset as usize) {
+                        Some(&byte) => regs[dst as usize] = u64::from(byte),
+                        None => return Err(trap(TrapCode::MemoryOutOfBounds)),
+                    }
+                }
+                Instr::I32StoreAdd {
+                    base,
+                    index,
+                    value,
+                    offset,
+                } => {
+                    let addr =
+                        (regs[base as usize] as u32).wrapping_add(regs[index as usize] as u32);
+                    let ea = addr as usize + offset as usize;
+                    let bytes = (regs[value as usize] as u32).to_le_bytes();
+                    match mem.get_mut(ea..ea + 4) {
+                        Some(dst) => dst.copy_from_slice(&bytes),
+                        None => return Err(trap(TrapCode::MemoryOutOfBounds)),
+                    }
+                }
                 Instr::Select { dst, cond, a, b } => {
                     let pick = if regs[cond as usize] as u32 != 0 {
                         a
@@ -752,6 +806,12 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
                 }
                 Instr::JumpIfI32Eq { lhs, rhs, offset } => {
                     cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a == b)
+                }
+                Instr::JumpIfI32AndNez { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a & b != 0)
+                }
+                Instr::JumpIfI32AndEqz { lhs, rhs, offset } => {
+                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a & b == 0)
                 }
                 Instr::JumpIfI32Ne { lhs, rhs, offset } => {
                     cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a != b)

@@ -92,6 +92,16 @@ macro_rules! define_instr {
             Trap(TrapCode),
             /// `dst = src`.
             Copy { dst: Reg, src: Reg },
+            /// `dst0 = src0; dst1 = src1` (in that order): two adjacent copies in one dispatch
+            /// (call arguments and branch values come in runs).
+            Copy2 { dst0: Reg, src0: Reg, dst1: Reg, src1: Reg },
+            /// `dst = load32(base + index + offset)`: `i32.add` feeding `i32.load` (compiled
+            /// C indexes memory this way: the most frequent pair in CPython).
+            I32LoadAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
+            /// `dst = load8_u(base + index + offset)`.
+            I32Load8UAdd { dst: Reg, base: Reg, index: Reg, offset: u32 },
+            /// `store32(base + index + offset, value)`.
+            I32StoreAdd { base: Reg, index: Reg, value: Reg, offset: u32 },
             /// Unconditional jump by `offset` instructions (relative to this one).
             Jump { offset: i32 },
             /// Jump if `cond` (i32) is not zero.
@@ -109,6 +119,9 @@ macro_rules! define_instr {
             JumpIfI32LeU { lhs: Reg, rhs: Reg, offset: i32 },
             JumpIfI32GeS { lhs: Reg, rhs: Reg, offset: i32 },
             JumpIfI32GeU { lhs: Reg, rhs: Reg, offset: i32 },
+            /// Fused test-and-branch: jump if `lhs & rhs` is not zero (or, `Eqz`, zero).
+            JumpIfI32AndNez { lhs: Reg, rhs: Reg, offset: i32 },
+            JumpIfI32AndEqz { lhs: Reg, rhs: Reg, offset: i32 },
             /// Fused compare-and-branch on i64 operands.
             JumpIfI64Eq { lhs: Reg, rhs: Reg, offset: i32 },
             JumpIfI64Ne { lhs: Reg, rhs: Reg, offset: i32 },
@@ -181,6 +194,8 @@ macro_rules! define_instr {
                 match self {
                     $( Self::$name(ops) => define_instr!(@dst $shape ops), )*
                     Self::Copy { dst, .. }
+                    | Self::I32LoadAdd { dst, .. }
+                    | Self::I32Load8UAdd { dst, .. }
                     | Self::Select { dst, .. }
                     | Self::GlobalGet { dst, .. }
                     | Self::MemorySize { dst }
@@ -210,8 +225,23 @@ macro_rules! define_instr {
                         f(dst);
                         f(src);
                     }
+                    Self::Copy2 { dst0, src0, dst1, src1 } => {
+                        f(dst0);
+                        f(src0);
+                        f(dst1);
+                        f(src1);
+                    }
+                    Self::I32LoadAdd { dst, base, index, .. }
+                    | Self::I32Load8UAdd { dst, base, index, .. }
+                    | Self::I32StoreAdd { base, index, value: dst, .. } => {
+                        f(dst);
+                        f(base);
+                        f(index);
+                    }
                     Self::JumpIfNez { cond, .. } | Self::JumpIfEqz { cond, .. } => f(cond),
                     Self::JumpIfI32Eq { lhs, rhs, .. }
+                    | Self::JumpIfI32AndNez { lhs, rhs, .. }
+                    | Self::JumpIfI32AndEqz { lhs, rhs, .. }
                     | Self::JumpIfI32Ne { lhs, rhs, .. }
                     | Self::JumpIfI32LtS { lhs, rhs, .. }
                     | Self::JumpIfI32LtU { lhs, rhs, .. }
@@ -297,6 +327,8 @@ macro_rules! define_instr {
                     | Self::JumpIfNez { offset, .. }
                     | Self::JumpIfEqz { offset, .. }
                     | Self::JumpIfI32Eq { offset, .. }
+                    | Self::JumpIfI32AndNez { offset, .. }
+                    | Self::JumpIfI32AndEqz { offset, .. }
                     | Self::JumpIfI32Ne { offset, .. }
                     | Self::JumpIfI32LtS { offset, .. }
                     | Self::JumpIfI32LtU { offset, .. }

@@ -116,6 +116,9 @@ struct Translator<'a> {
     /// Index of the last emitted instruction if it wrote the temporary on top of the stack
     /// and no label has been placed since (the `local.set` fold).
     last_result: Option<usize>,
+    /// Position of the last label: instructions before it must not be merged with ones
+    /// after it (a jump may land between them).
+    barrier: usize,
     num_results: usize,
 }
 
@@ -171,6 +174,7 @@ pub fn translate(
         max_height: 0,
         reachable: true,
         last_result: None,
+        barrier: 0,
         num_results: ty.results().len(),
     };
     t.ctrls.push(Ctrl {
@@ -311,6 +315,7 @@ fn fused_jump(cmp: &Instr, negate: bool) -> Option<Instr> {
         Instr::I64LeU(o) => pick!(o, JumpIfI64LeU, JumpIfI64GtU),
         Instr::I64GeS(o) => pick!(o, JumpIfI64GeS, JumpIfI64LtS),
         Instr::I64GeU(o) => pick!(o, JumpIfI64GeU, JumpIfI64LtU),
+        Instr::I32And(o) => pick!(o, JumpIfI32AndNez, JumpIfI32AndEqz),
         Instr::I32Eqz(o) => Some(if negate {
             Instr::JumpIfNez {
                 cond: o.src,
@@ -416,9 +421,45 @@ impl Translator<'_> {
     }
 
     fn emit(&mut self, instr: Instr) -> usize {
-        self.instrs.push(instr);
         self.last_result = None;
+        // Two adjacent copies (no label between them) become one `Copy2`.
+        if let Instr::Copy { dst, src } = instr {
+            if self.instrs.len() > self.barrier {
+                if let Some(&Instr::Copy {
+                    dst: dst0,
+                    src: src0,
+                }) = self.instrs.last()
+                {
+                    let last = self.instrs.len() - 1;
+                    self.instrs[last] = Instr::Copy2 {
+                        dst0,
+                        src0,
+                        dst1: dst,
+                        src1: src,
+                    };
+                    return last;
+                }
+            }
+        }
+        self.instrs.push(instr);
         self.instrs.len() - 1
+    }
+
+    /// The operands of the `i32.add` just emitted if it computed `addr` (the temporary on
+    /// top of the stack, now popped), so a load or store can do the addition itself.
+    fn take_address_add(&mut self, addr: Operand) -> Option<(Reg, Reg)> {
+        let last = self.instrs.len().checked_sub(1)?;
+        if addr.kind != Kind::Temp || self.last_result != Some(last) {
+            return None;
+        }
+        match self.instrs[last] {
+            Instr::I32Add(Bin { dst, lhs, rhs }) if dst == addr.reg => {
+                self.instrs.pop();
+                self.last_result = None;
+                Some((lhs, rhs))
+            }
+            _ => None,
+        }
     }
 
     /// Emits an instruction whose result is the new top temporary.
@@ -472,6 +513,7 @@ impl Translator<'_> {
 
     fn label(&mut self) -> usize {
         self.last_result = None;
+        self.barrier = self.instrs.len();
         self.instrs.len()
     }
 
@@ -483,17 +525,57 @@ impl Translator<'_> {
         }
     }
 
+    /// If `cond` (just popped) is the result of the comparison (or `and`) just emitted,
+    /// removes that instruction and returns it with whether its sense is inverted (an
+    /// `i32.eqz` of a fusable result is looked through). The caller emits the fused jump
+    /// with [`emit_cond_jump`](Self::emit_cond_jump); it may emit other instructions in
+    /// between, as long as they do not write the comparison's operands (the comparison only
+    /// reads slots that were popped, so copies of what is still on the stack are fine).
+    fn take_condition(&mut self, cond: Operand) -> Option<(Instr, bool)> {
+        let last = self.instrs.len().checked_sub(1)?;
+        if cond.kind != Kind::Temp || cond.reg != self.next_temp() || self.last_result != Some(last)
+        {
+            return None;
+        }
+        let producer = self.instrs[last];
+        fused_jump(&producer, false)?;
+        self.instrs.pop();
+        self.last_result = None;
+        // `i32.eqz` of a comparison or `and` emitted just before: fuse with that one instead,
+        // inverted. Its result was only read by the `eqz` (it was popped for it).
+        // Only when the eqz's operand was the temporary at its own position (`src == dst`):
+        // if it read a local (e.g. after a `local.tee` folded into the producer), the
+        // producer's result is still needed and must stay.
+        if let Instr::I32Eqz(Un { src, dst }) = producer {
+            let prev = last
+                .checked_sub(1)
+                .filter(|&p| p >= self.barrier && src == dst);
+            if let Some(prev) = prev {
+                let mut inner = self.instrs[prev];
+                let writes_src = inner.result_mut().is_some_and(|dst| *dst == src);
+                if writes_src
+                    && !matches!(inner, Instr::I32Eqz(_))
+                    && fused_jump(&inner, false).is_some()
+                {
+                    self.instrs.pop();
+                    return Some((inner, true));
+                }
+            }
+        }
+        Some((producer, false))
+    }
+
     /// Emits a conditional jump on `cond` (taken when it is non-zero, or zero with
-    /// `negate`). When `cond` is the result of the comparison just emitted, the comparison
-    /// and the jump become one fused instruction (compare-and-branch).
-    fn emit_cond_jump(&mut self, cond: Operand, negate: bool) -> usize {
-        let last = self.instrs.len().wrapping_sub(1);
-        let fusable = cond.kind == Kind::Temp
-            && cond.reg == self.next_temp()
-            && self.last_result == Some(last);
-        if fusable {
-            if let Some(fused) = fused_jump(&self.instrs[last], negate) {
-                self.instrs.pop();
+    /// `negate`), fused with `producer` (from [`take_condition`](Self::take_condition)) when
+    /// there is one: compare-and-branch.
+    fn emit_cond_jump(
+        &mut self,
+        cond: Operand,
+        producer: Option<(Instr, bool)>,
+        negate: bool,
+    ) -> usize {
+        if let Some((producer, inverted)) = producer {
+            if let Some(fused) = fused_jump(&producer, negate != inverted) {
                 return self.emit(fused);
             }
         }
@@ -651,10 +733,11 @@ impl Translator<'_> {
             }
             Operator::If { ty } => {
                 let cond = self.pop();
+                let producer = self.take_condition(cond);
                 self.materialize_locals();
                 let (params, _) = self.block_arity(ty);
                 self.materialize_top(params);
-                let jump = self.emit_cond_jump(cond, true);
+                let jump = self.emit_cond_jump(cond, producer, true);
                 self.push_ctrl(CtrlKind::If, ty);
                 self.ctrls.last_mut().expect("just pushed").else_jump = Some(jump);
             }
@@ -909,12 +992,50 @@ impl Translator<'_> {
             Shape::Load(make) => {
                 let addr = self.pop();
                 let dst = self.next_temp();
-                self.emit_result(make(dst, addr.reg, memarg_offset(op)));
+                let offset = memarg_offset(op);
+                let fused = match op {
+                    Operator::I32Load { .. } | Operator::I32Load8U { .. } => {
+                        self.take_address_add(addr).map(|(base, index)| {
+                            if let Operator::I32Load { .. } = op {
+                                Instr::I32LoadAdd {
+                                    dst,
+                                    base,
+                                    index,
+                                    offset,
+                                }
+                            } else {
+                                Instr::I32Load8UAdd {
+                                    dst,
+                                    base,
+                                    index,
+                                    offset,
+                                }
+                            }
+                        })
+                    }
+                    _ => None,
+                };
+                self.emit_result(fused.unwrap_or_else(|| make(dst, addr.reg, offset)));
             }
             Shape::Store(make) => {
                 let value = self.pop();
                 let addr = self.pop();
-                self.emit(make(addr.reg, value.reg, memarg_offset(op)));
+                let offset = memarg_offset(op);
+                // The add must be the last instruction: then `value` is a local or constant
+                // (a computed value would have been emitted after the address).
+                let fused = match op {
+                    Operator::I32Store { .. } => {
+                        self.take_address_add(addr)
+                            .map(|(base, index)| Instr::I32StoreAdd {
+                                base,
+                                index,
+                                value: value.reg,
+                                offset,
+                            })
+                    }
+                    _ => None,
+                };
+                self.emit(fused.unwrap_or_else(|| make(addr.reg, value.reg, offset)));
             }
         }
         Ok(())
@@ -964,7 +1085,8 @@ impl Translator<'_> {
         };
         if in_place {
             let (is_loop, loop_start) = (c.kind == CtrlKind::Loop, c.loop_start);
-            let jump = self.emit_cond_jump(cond, false);
+            let producer = self.take_condition(cond);
+            let jump = self.emit_cond_jump(cond, producer, false);
             if is_loop {
                 self.patch(jump, loop_start);
             } else {
@@ -972,7 +1094,8 @@ impl Translator<'_> {
             }
         } else {
             // Skip over the copies and the jump when the condition is false.
-            let skip = self.emit_cond_jump(cond, true);
+            let producer = self.take_condition(cond);
+            let skip = self.emit_cond_jump(cond, producer, true);
             self.branch(depth);
             let after = self.label();
             self.patch(skip, after);
