@@ -8,8 +8,9 @@ The native python is the build python `python-wasm/build.sh` made (cross-build/b
 in its cached source tree); Lib/test comes from that same source tree, copied once into the
 cache and mapped read-only into the guest at /opt/peer (PYTHONPATH=/opt/peer). Each module runs in a fresh scratch directory
 (its cwd on both sides). Tests skipped only under WASI for a platform reason (no
-subprocesses, threads or fork: the same under any WASI engine) are counted in their own
-column; every other count must be equal. Exit status 0 only if every module matches.
+subprocesses, threads or fork: the same under any WASI engine) or because a C test module
+(_testcapi, _testinternalcapi, ...) is not compiled into python.wasm are counted in their
+own column, with the reasons printed; every other count must be equal. Exit status 0 only if every module matches.
 """
 import argparse
 import glob
@@ -34,7 +35,11 @@ SKIP = re.compile(r"^(\S+) \(([\w.]+)\)(?:\n.*?)? \.\.\. skipped '(.*)'$", re.M)
 # Skips that come from the WASI platform itself (no processes, no threads, ...), the same
 # under any WASI engine. They are reported in their own column; every other count must be
 # equal to the native run's.
-PLATFORM_SKIP = re.compile(r"subprocess|fork|thread|wasi|emscripten|socketpair", re.I)
+PLATFORM_SKIP = re.compile(r"subprocess|fork|thread|multiprocessing|wasi|emscripten|socketpair", re.I)
+# Skips because a C test-extension module is not compiled into python.wasm (the build uses
+# --disable-test-modules, as CPython's own WASI build does); the native build python has them.
+BUILD_SKIP = re.compile(r"_test\w*capi|_testinternalcapi|_testmultiphase|_testsinglephase|_testbuffer"
+                        r"|_testimportmultiple|_testclinic")
 RESULT = re.compile(r"^(OK|FAILED)(?: \((.*)\))?\s*$", re.M)
 
 
@@ -102,6 +107,8 @@ def main():
 
     print(f"{'module':<20} {'native (ran/skip/fail/err)':>28} {'wasmi-py (ran/skip/fail/err)':>30}"
           f" {'WASI skip':>9} {'native s':>9} {'wasmi-py s':>11}  same")
+    print("(WASI skip: skipped only under wasmi-py because WASI has no subprocess/threads/fork, or")
+    print(" because a _test*capi C test module is not compiled into python.wasm; all else must match)")
     all_same = True
     for mod in modules:
         with tempfile.TemporaryDirectory(prefix="wasmi-py-peer-") as tmp:
@@ -122,14 +129,22 @@ def main():
         if n is not None and w is not None:
             # Tests skipped only under WASI, for a platform reason.
             platform = sum(1 for t, reason in w["skips"].items()
-                           if t not in n["skips"] and PLATFORM_SKIP.search(reason))
+                           if t not in n["skips"]
+                           and (PLATFORM_SKIP.search(reason) or BUILD_SKIP.search(reason)))
         same = n is not None and w is not None and all(
             n[k] == w[k] for k in ("ran", "failures", "errors")) and \
             w["skipped"] - platform == n["skipped"]
         all_same &= same
         print(f"{mod:<20} {fmt(n):>28} {fmt(w):>30} {platform:>9} {n_time:>9.1f} {w_time:>11.1f}  "
               f"{'yes' if same else 'NO'}", flush=True)
-        if not same:
+        if not same and n is not None and w is not None:
+            for t, reason in sorted(w["skips"].items()):
+                if t not in n["skips"] and not (PLATFORM_SKIP.search(reason) or BUILD_SKIP.search(reason)):
+                    print(f"    skipped only under wasmi-py: {t}: {reason}")
+            for t, reason in sorted(n["skips"].items()):
+                if t not in w["skips"]:
+                    print(f"    skipped only natively: {t}: {reason}")
+        if not same and (n is None or w is None):
             for label, out in (("native", n_out), ("wasmi-py", w_out)):
                 print(f"--- {label} output (last 30 lines) ---")
                 print("\n".join(out.splitlines()[-30:]))
