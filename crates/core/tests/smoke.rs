@@ -167,3 +167,25 @@ fn unlinkable_imports_are_named() {
     let err = Linker::new().instantiate(&mut store, &module).unwrap_err();
     assert!(err.to_string().contains("`env`.`missing`"), "{err}");
 }
+
+#[test]
+fn guest_recursion_never_uses_the_native_stack() {
+    // Decoding, validation, translation and execution are all iterative: a million-deep
+    // guest recursion on a thread with a 256 KiB native stack must end in a trap, not a
+    // native stack overflow (which would abort the whole test process).
+    let result = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let (mut store, inst) = instance(
+                r#"(module (func $f (export "f") (param i32) (result i32)
+                     (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+                       (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))"#,
+            );
+            let f = inst.get_func(&store, "f").unwrap();
+            f.call(&mut store, &[Val::I32(1_000_000)]).unwrap_err().code()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(result, Some(TrapCode::StackOverflow));
+}
