@@ -39,6 +39,15 @@
     (local i32)
     (block (br_if 0 (i32.eqz (local.tee 2 (i32.and (local.get 0) (local.get 1))))))
     (local.get 2))
+  ;; The drop hazard execute_diff found for local.set (local_set_after_drop.wast), on a
+  ;; branch: the condition is the lt_s below the dropped eq, not the eq.
+  (func (export "branch-after-drop") (param i32 i32) (result i32)
+    (block
+      (i32.lt_s (local.get 0) (local.get 1))
+      (drop (i32.eq (local.get 0) (local.get 0)))
+      (br_if 0)
+      (return (i32.const 0)))
+    (i32.const 1))
   (func $sum3 (param i32 i32 i32) (result i32)
     (i32.add (local.get 0) (i32.add (local.get 1) (local.get 2))))
   (func (export "copies") (param i32) (result i32)
@@ -59,3 +68,5 @@
 (assert_return (invoke "copies" (i32.const 5)) (i32.const 20))
 (assert_return (invoke "tee-eqz" (i32.const 6) (i32.const 3)) (i32.const 2))
 (assert_return (invoke "tee-eqz" (i32.const 4) (i32.const 3)) (i32.const 0))
+(assert_return (invoke "branch-after-drop" (i32.const 5) (i32.const 3)) (i32.const 0))
+(assert_return (invoke "branch-after-drop" (i32.const 1) (i32.const 3)) (i32.const 1))

@@ -113,9 +113,11 @@ struct Translator<'a> {
     temp_base: usize,
     max_height: usize,
     reachable: bool,
-    /// Index of the last emitted instruction if it wrote the temporary on top of the stack
-    /// and no label has been placed since (the `local.set` fold).
-    last_result: Option<usize>,
+    /// The last emitted instruction and the temporary it wrote, if no label has been placed
+    /// since. Folds (into `local.set`, a branch, a load's address) consult it only through
+    /// [`Translator::produced_by_last`], which also checks *which* slot was written: a
+    /// `drop` in between leaves another value on top (a bug found by execute_diff).
+    last_result: Option<(usize, Reg)>,
     /// Position of the last label: instructions before it must not be merged with ones
     /// after it (a jump may land between them).
     barrier: usize,
@@ -448,10 +450,7 @@ impl Translator<'_> {
     /// The operands of the `i32.add` just emitted if it computed `addr` (the temporary on
     /// top of the stack, now popped), so a load or store can do the addition itself.
     fn take_address_add(&mut self, addr: Operand) -> Option<(Reg, Reg)> {
-        let last = self.instrs.len().checked_sub(1)?;
-        if addr.kind != Kind::Temp || self.last_result != Some(last) {
-            return None;
-        }
+        let last = self.produced_by_last(addr)?;
         match self.instrs[last] {
             Instr::I32Add(Bin { dst, lhs, rhs }) if dst == addr.reg => {
                 self.instrs.pop();
@@ -465,8 +464,18 @@ impl Translator<'_> {
     /// Emits an instruction whose result is the new top temporary.
     fn emit_result(&mut self, instr: Instr) {
         self.instrs.push(instr);
-        self.push_temp();
-        self.last_result = Some(self.instrs.len() - 1);
+        let reg = self.push_temp();
+        self.last_result = Some((self.instrs.len() - 1, reg));
+    }
+
+    /// If `opd` (just popped from the top) is the temporary the last emitted instruction
+    /// wrote, with no label since, that instruction's index: it may then be fused with the
+    /// instruction consuming `opd`, or retargeted.
+    fn produced_by_last(&self, opd: Operand) -> Option<usize> {
+        let (index, reg) = self.last_result?;
+        let is_last = index + 1 == self.instrs.len();
+        (is_last && opd.kind == Kind::Temp && opd.reg == reg && reg == self.next_temp())
+            .then_some(index)
     }
 
     /// Copies the operand at `position` into its temporary if it is not there yet.
@@ -532,11 +541,7 @@ impl Translator<'_> {
     /// between, as long as they do not write the comparison's operands (the comparison only
     /// reads slots that were popped, so copies of what is still on the stack are fine).
     fn take_condition(&mut self, cond: Operand) -> Option<(Instr, bool)> {
-        let last = self.instrs.len().checked_sub(1)?;
-        if cond.kind != Kind::Temp || cond.reg != self.next_temp() || self.last_result != Some(last)
-        {
-            return None;
-        }
+        let last = self.produced_by_last(cond)?;
         let producer = self.instrs[last];
         fused_jump(&producer, false)?;
         self.instrs.pop();
@@ -1050,10 +1055,7 @@ impl Translator<'_> {
         if needs_preserve {
             self.preserve_local(local);
         }
-        let folded = !needs_preserve
-            && value.kind == Kind::Temp
-            && value.reg == self.next_temp()
-            && self.last_result == Some(self.instrs.len() - 1);
+        let folded = !needs_preserve && self.produced_by_last(value).is_some();
         if folded {
             let last = self.instrs.len() - 1;
             if let Some(dst) = self.instrs[last].result_mut() {
