@@ -369,6 +369,33 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
                 continue;
             }};
         }
+        // Calls function `target` (store id) with its frame at absolute slot `callee_fp`:
+        // a host function leaves the loop, a wasm function's frame becomes current.
+        macro_rules! enter_callee {
+            ($target:expr, $callee_fp:expr) => {{
+                let (target, callee_fp): (u32, usize) = ($target, $callee_fp);
+                frames.last_mut().expect("current frame").ip = ip + 1;
+                match funcs[target as usize].kind {
+                    FuncKind::Host { .. } => {
+                        return Ok(Exit::Host {
+                            func: target,
+                            base: callee_fp,
+                        })
+                    }
+                    FuncKind::Wasm { instance, defined } => {
+                        if let Some(f) = fuel.as_mut() {
+                            if *f == 0 {
+                                return Err(trap(TrapCode::OutOfFuel));
+                            }
+                            *f -= 1;
+                        }
+                        let callee = code_of(instances, instance, defined)?;
+                        push_frame(frames, stack, limits, target, instance, callee, callee_fp)?;
+                        switch_to_top_frame!();
+                    }
+                }
+            }};
+        }
         // Fused compare-and-branch.
         macro_rules! cmp_jump {
             ($lhs:ident, $rhs:ident, $offset:ident, $cmp:expr) => {{
@@ -882,27 +909,7 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
                 }
                 Instr::Call { func, base } => {
                     let target = inst.funcs[func as usize];
-                    let callee_fp = fp + base as usize;
-                    frames.last_mut().expect("current frame").ip = ip + 1;
-                    match funcs[target as usize].kind {
-                        FuncKind::Host { .. } => {
-                            return Ok(Exit::Host {
-                                func: target,
-                                base: callee_fp,
-                            })
-                        }
-                        FuncKind::Wasm { instance, defined } => {
-                            if let Some(f) = fuel.as_mut() {
-                                if *f == 0 {
-                                    return Err(trap(TrapCode::OutOfFuel));
-                                }
-                                *f -= 1;
-                            }
-                            let callee = code_of(instances, instance, defined)?;
-                            push_frame(frames, stack, limits, target, instance, callee, callee_fp)?;
-                            switch_to_top_frame!();
-                        }
-                    }
+                    enter_callee!(target, fp + base as usize);
                 }
                 Instr::CallIndirect {
                     ty,
@@ -920,27 +927,7 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
                     if funcs[target as usize].ty != inst.type_ids[ty as usize] {
                         return Err(trap(TrapCode::BadSignature));
                     }
-                    let callee_fp = fp + base as usize;
-                    frames.last_mut().expect("current frame").ip = ip + 1;
-                    match funcs[target as usize].kind {
-                        FuncKind::Host { .. } => {
-                            return Ok(Exit::Host {
-                                func: target,
-                                base: callee_fp,
-                            })
-                        }
-                        FuncKind::Wasm { instance, defined } => {
-                            if let Some(f) = fuel.as_mut() {
-                                if *f == 0 {
-                                    return Err(trap(TrapCode::OutOfFuel));
-                                }
-                                *f -= 1;
-                            }
-                            let callee = code_of(instances, instance, defined)?;
-                            push_frame(frames, stack, limits, target, instance, callee, callee_fp)?;
-                            switch_to_top_frame!();
-                        }
-                    }
+                    enter_callee!(target, fp + base as usize);
                 }
             }
             match instr {
