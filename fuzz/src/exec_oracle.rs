@@ -1175,7 +1175,13 @@ pub fn compare(bytes: &[u8], fuel: u32, u: &mut Unstructured) -> Result<Verdict,
         return inconclusive("the module does not re-encode".to_owned(), 0);
     };
     let w_engine = wasmi_engine();
-    let w_module = match wasmi::Module::new(&w_engine, &w_bytes) {
+    // wasmi 2.0.0's translator can itself panic (e.g. `unreachable!` in `encode_store`,
+    // found by this target): a panic inside the *reference* makes the module inconclusive.
+    // wasmi-py is never guarded like this: a panic in wasmi-py stays a crash.
+    let Some(w_module) = catch_oracle_panic(|| wasmi::Module::new(&w_engine, &w_bytes)) else {
+        return inconclusive("wasmi panicked while compiling the module".to_owned(), 0);
+    };
+    let w_module = match w_module {
         Ok(m) => m,
         Err(e) => return inconclusive(format!("wasmi rejects the module: {e}"), 0),
     };
@@ -1466,4 +1472,15 @@ pub fn seeded_input(seed: u64) -> Vec<u8> {
     let mut state = seed;
     let len = 512 + (splitmix(&mut state) % 4096) as usize;
     (0..len).map(|_| splitmix(&mut state) as u8).collect()
+}
+
+/// Runs `f` (a call into wasmi, the reference) and returns `None` if it panicked. The
+/// panic hook is silenced for the duration: libfuzzer-sys's hook would abort the process
+/// before unwinding. Needs `panic = "unwind"`, the default of cargo-fuzz builds.
+fn catch_oracle_panic<R>(f: impl FnOnce() -> R) -> Option<R> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result.ok()
 }
