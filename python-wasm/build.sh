@@ -58,7 +58,14 @@ EXPORTS=(
 ALLOWED_IMPORT_MODULES=(wasi_snapshot_preview1 wasmi_py_socket)
 # The wasmi_py_socket imports _wasisocket.c references: exactly the list in
 # docs/socket-abi.md ("Imports referenced by the current build").
-SOCKET_IMPORTS=(sock_open sock_connect sock_send sock_recv gethostname)
+SOCKET_IMPORTS=(sock_open sock_bind sock_listen sock_accept4 sock_connect sock_send sock_recv
+                sock_sendto sock_recvfrom sock_shutdown sock_getsockname sock_getpeername
+                sock_setsockopt sock_getsockopt sock_socketpair sock_dup
+                getaddrinfo getnameinfo gethostname)
+# site-packages/$SOCKET_PTH runs `_wasisocket.install()` at start-up (site.py
+# executes `import` lines of .pth files), before user code can import socket:
+# the stock _socket then uses _wasisocket's socket type and resolver.
+SOCKET_PTH=_wasmi_py_socket.pth
 # Dropped from the installed stdlib (not usable or not needed on WASI).
 DROP_FROM_STDLIB=(idlelib tkinter turtledemo turtle.py ensurepip/_bundled
                   "config-$PY_MAJMIN-wasm32-wasi/libpython$PY_MAJMIN.a"
@@ -452,6 +459,11 @@ for d in "${DROP_FROM_STDLIB[@]}"; do
 done
 # only optimization level 0 is used (python without -O); drop -O/-OO byte code
 find "$LIBDST" -name '*.opt-[12].pyc' -delete
+mkdir -p "$LIBDST/site-packages"
+printf '%s\n' \
+  '# wasmi-py: make the stock _socket use real host sockets (python-wasm/_wasisocket.c)' \
+  'import _wasisocket; _wasisocket.install()' > "$LIBDST/site-packages/$SOCKET_PTH"
+
 cp "$HOSTDIR/python.wasm" "$STAGE/python.wasm"
 cp "$HOSTDIR/python-debug.wasm" "$STAGE/python-debug.wasm"
 for f in "${RECIPE_FILES[@]}"; do

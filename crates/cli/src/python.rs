@@ -5,9 +5,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use wasmi_py_cpython::{Config, Dir, Ended, Install, Main, Mode, Runtime, StartError};
+use wasmi_py_cpython::{Config, Dir, Ended, Install, Main, Mode, NetPolicy, Runtime, StartError};
 
-use crate::run::{parse_dir, LOAD_FAILURE_STATUS, TRAP_STATUS, USAGE_STATUS};
+use crate::run::{parse_dir, parse_net_flag, LOAD_FAILURE_STATUS, TRAP_STATUS, USAGE_STATUS};
 
 pub const PYTHON_USAGE: &str = "\
 wasmi-py run: run Python code in CPython 3.13 inside wasmi-py's sandbox
@@ -27,12 +27,23 @@ WHAT THE GUEST SEES:
     - the standard library, read-only (at /usr/local, CPython's default prefix);
     - the current directory, read-write, at its own absolute path; it is Python's cwd;
     - the script's directory, read-write, at its own absolute path;
-    - every --dir; nothing else of the host file system, and no network.
+    - every --dir; nothing else of the host file system;
+    - no network, unless --net or --allow-net gives some: without it, connecting, binding,
+      listening, sending datagrams and name lookups raise PermissionError naming the flag
+      (local socket pairs, e.g. for asyncio, always work).
 
 OPTIONS:
     --dir HOST[::GUEST][:ro]   Give the guest a host directory (repeatable; `:ro` = read-only).
     --env KEY=VALUE            Set an environment variable (repeatable; `--env KEY` copies it).
     --inherit-env              Give the guest the host's whole environment.
+    --net                      Give the guest the network: real host sockets (TCP/UDP, IPv4/IPv6)
+                               and the host's name resolver, through the standard socket module.
+    --allow-net HOST[:PORT],...
+                               Give the guest only these hosts (and ports): it may connect/send
+                               to them and bind on them, and look up the listed names (a name
+                               allows the addresses it resolves to). IPv6: [::1]:8080. Binding
+                               the wildcard address needs 0.0.0.0 (or [::]) in the list.
+                               Repeatable.
     --python-home DIR          The python.wasm build to use (a directory with python.wasm and
                                lib/python3.13). Default: $WASMI_PY_HOME, else the cache filled
                                by python-wasm/build.sh.
@@ -47,6 +58,7 @@ struct Options {
     dirs: Vec<(String, String, bool)>,
     env: Vec<(String, String)>,
     inherit_env: bool,
+    net: NetPolicy,
     python_home: Option<PathBuf>,
     mode: Option<Mode>,
     args: Vec<String>,
@@ -68,6 +80,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
         dirs: Vec::new(),
         env: Vec::new(),
         inherit_env: false,
+        net: NetPolicy::Deny,
         python_home: None,
         mode: None,
         args: Vec::new(),
@@ -107,6 +120,15 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
                 }
             }
             "--inherit-env" if inline.is_none() => opts.inherit_env = true,
+            "--net" | "--allow-net" => {
+                let spec = if flag == "--net" {
+                    inline.map(str::to_owned)
+                } else {
+                    Some(value(&mut i, "--allow-net", inline)?)
+                };
+                parse_net_flag(&mut opts.net, flag, spec.as_deref())
+                    .map_err(|e| usage_error(&e))?;
+            }
             "--python-home" => {
                 opts.python_home = Some(PathBuf::from(value(&mut i, "--python-home", inline)?));
             }
@@ -151,7 +173,7 @@ pub fn is_wasm_invocation(args: &[String]) -> bool {
     while i < args.len() {
         let arg = args[i].as_str();
         match arg {
-            "--dir" | "--env" | "--python-home" => i += 2,
+            "--dir" | "--env" | "--python-home" | "--allow-net" => i += 2,
             "-c" | "-m" => return false,
             "--" => return args.get(i + 1).is_some_and(|a| looks_like_wasm(a)),
             _ if arg.starts_with('-') => i += 1,
@@ -278,6 +300,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
     let config = Config {
         dirs,
         env,
+        net: opts.net,
         ..Config::default()
     }
     .inherit_stdio();
@@ -351,5 +374,35 @@ mod tests {
         let o = parse(&strings(&["s.py", "-c", "z"])).unwrap().unwrap();
         assert_eq!(o.mode, Some(Mode::Script("s.py".into())));
         assert_eq!(o.args, ["-c", "z"]);
+        assert_eq!(o.net, NetPolicy::Deny);
+    }
+
+    #[test]
+    fn network_options() {
+        let o = parse(&strings(&["--net", "-c", "x"])).unwrap().unwrap();
+        assert_eq!(o.net, NetPolicy::All);
+        let o = parse(&strings(&[
+            "--allow-net=127.0.0.1:80,example.com",
+            "--allow-net",
+            "[::1]:8080",
+            "s.py",
+        ]))
+        .unwrap()
+        .unwrap();
+        match &o.net {
+            NetPolicy::Allow(list) => {
+                let shown: Vec<String> = list.iter().map(ToString::to_string).collect();
+                assert_eq!(shown, ["127.0.0.1:80", "example.com", "[::1]:8080"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(o.mode, Some(Mode::Script("s.py".into())));
+        assert!(parse(&strings(&["--allow-net=bad host", "s.py"])).is_err());
+        assert!(parse(&strings(&["--net=1", "s.py"])).is_err());
+        assert!(!is_wasm_invocation(&strings(&[
+            "--allow-net",
+            "x.wasm",
+            "s.py"
+        ])));
     }
 }

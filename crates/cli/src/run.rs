@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use wasmi_py_core::{Config, Engine, Error, Linker, Module, Store, Trap};
+use wasmi_py_socket::{AllowEntry, NetPolicy, SocketCtx};
 use wasmi_py_wasi::{add_to_linker, WasiCtx};
 
 /// Exit status when the guest traps (or a host function fails): 128 + SIGABRT, what
@@ -38,6 +39,12 @@ OPTIONS:
     --env KEY=VALUE Set an environment variable for the guest (repeatable). `--env KEY`
                     copies KEY from the host's environment if it is set there.
     --inherit-env   Give the guest the host's whole environment (applied before --env).
+    --net           Give a module that imports `wasmi_py_socket` (docs/socket-abi.md) the
+                    network: real host sockets and the host resolver. Default: no network
+                    (such calls fail with NOTCAPABLE).
+    --allow-net HOST[:PORT],...
+                    Only these hosts (and ports): connect/send to them, bind on them, look
+                    up the listed names. Repeatable.
     -h, --help      Print this help.
 
 EXIT STATUS:
@@ -51,6 +58,7 @@ struct Options {
     dirs: Vec<(String, String, bool)>,
     env: Vec<(String, String)>,
     inherit_env: bool,
+    net: NetPolicy,
     module: String,
     args: Vec<String>,
 }
@@ -85,10 +93,37 @@ pub fn parse_dir(spec: &str) -> Result<(String, String, bool), String> {
     Ok((host.to_owned(), guest.to_owned(), read_only))
 }
 
+/// Applies `--net` (`spec` must be `None`) or `--allow-net=SPEC` to `net`.
+pub fn parse_net_flag(net: &mut NetPolicy, flag: &str, spec: Option<&str>) -> Result<(), String> {
+    match (flag, spec) {
+        ("--net", None) => {
+            *net = NetPolicy::All;
+            Ok(())
+        }
+        ("--net", Some(_)) => Err("--net takes no value (use --allow-net=HOST[:PORT],...)".into()),
+        (_, Some(spec)) => {
+            let entries = AllowEntry::parse_list(spec)?;
+            if entries.is_empty() {
+                return Err("--allow-net needs at least one HOST[:PORT]".into());
+            }
+            net.allow(entries);
+            Ok(())
+        }
+        (_, None) => Err("--allow-net needs a value".into()),
+    }
+}
+
+/// The store data of a WASI command: its WASI state and the socket module's.
+struct RunHost {
+    wasi: WasiCtx,
+    net: SocketCtx,
+}
+
 fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
     let mut dirs = Vec::new();
     let mut env = Vec::new();
     let mut inherit_env = false;
+    let mut net = NetPolicy::Deny;
     let mut i = 0;
     let value = |i: &mut usize, flag: &str, inline: Option<&str>| -> Result<String, ExitCode> {
         if let Some(v) = inline {
@@ -123,6 +158,14 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
                 }
             }
             "--inherit-env" if inline.is_none() => inherit_env = true,
+            "--net" | "--allow-net" => {
+                let spec = if flag == "--net" {
+                    inline.map(str::to_owned)
+                } else {
+                    Some(value(&mut i, "--allow-net", inline)?)
+                };
+                parse_net_flag(&mut net, flag, spec.as_deref()).map_err(|e| usage_error(&e))?;
+            }
             "-h" | "--help" => {
                 let _ = std::io::stdout().write_all(RUN_USAGE.as_bytes());
                 return Ok(None);
@@ -145,6 +188,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
         dirs,
         env,
         inherit_env,
+        net,
         module: module.clone(),
         args: args[i + 1..].to_vec(),
     }))
@@ -198,9 +242,18 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         Err(e) => return fail(e.to_string()),
     };
 
-    let mut store = Store::new(&engine, ctx);
+    let mut store = Store::new(
+        &engine,
+        RunHost {
+            wasi: ctx,
+            net: SocketCtx::new(opts.net),
+        },
+    );
     let mut linker = Linker::new();
-    add_to_linker(&mut linker, &mut store, |ctx| ctx);
+    add_to_linker(&mut linker, &mut store, |h: &mut RunHost| &mut h.wasi);
+    wasmi_py_socket::add_to_linker(&mut linker, &mut store, |h: &mut RunHost| {
+        (&mut h.wasi, &mut h.net)
+    });
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(i) => i,
         Err(Error::Trap(trap)) => return finish(&trap),

@@ -24,6 +24,8 @@ use wasmi_py_core::{
     Config as EngineConfig, Engine, Error as CoreError, Func, FuncType, Instance, Linker, Memory,
     Module, Store, Trap, Val, ValType,
 };
+use wasmi_py_socket::SocketCtx;
+pub use wasmi_py_socket::{AllowEntry, NetPolicy};
 use wasmi_py_wasi::WasiCtx;
 pub use wasmi_py_wasi::{OutputSpec, StdinSpec};
 
@@ -31,7 +33,7 @@ pub use wasmi_py_wasi::{OutputSpec, StdinSpec};
 const PRELUDE: &str = include_str!("prelude.py");
 
 /// The import module of the socket host functions (see `docs/socket-abi.md`).
-const SOCKET_MODULE: &str = "wasmi_py_socket";
+const SOCKET_MODULE: &str = wasmi_py_socket::MODULE;
 
 /// Where a built python.wasm and its standard library are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +105,9 @@ pub struct Config {
     pub stdout: OutputSpec,
     /// Standard error (default: discarded).
     pub stderr: OutputSpec,
+    /// Network access (default: none; see [`NetPolicy`]). A denied operation raises
+    /// `PermissionError` in Python, naming the `--net`/`--allow-net` flag that would allow it.
+    pub net: NetPolicy,
 }
 
 impl Config {
@@ -232,10 +237,14 @@ impl Runtime {
             builder = builder.preopen_dir(&d.host, d.guest.clone(), d.read_only);
         }
         let wasi = builder.build().map_err(|e| setup(&e))?;
-        let mut store = Store::new(&self.engine, Host { wasi });
+        let net = SocketCtx::new(config.net);
+        let mut store = Store::new(&self.engine, Host { wasi, net });
         let mut linker = Linker::new();
         wasmi_py_wasi::add_to_linker(&mut linker, &mut store, |h: &mut Host| &mut h.wasi);
-        define_network_denied(&mut linker, &mut store, &self.module);
+        wasmi_py_socket::add_to_linker(&mut linker, &mut store, |h: &mut Host| {
+            (&mut h.wasi, &mut h.net)
+        });
+        define_unknown_socket_imports(&mut linker, &mut store, &self.module);
         let instance = linker
             .instantiate(&mut store, &self.module)
             .map_err(|e| match e {
@@ -259,8 +268,10 @@ impl Runtime {
 
 /// Host state of an interpreter's store.
 pub struct Host {
-    /// The WASI context (files, stdio, clocks, …).
+    /// The WASI context (files, stdio, clocks, sockets, …).
     pub wasi: WasiCtx,
+    /// The socket host module's state (the network policy).
+    pub net: SocketCtx,
 }
 
 /// A running CPython interpreter. State persists between [`Python::run`] calls.
@@ -464,12 +475,17 @@ fn py_list(items: &[String]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// Until the socket host module exists (issue 6), every function python.wasm imports from
-/// `wasmi_py_socket` answers as a host that grants no network: `NOTCAPABLE` (76).
-fn define_network_denied(linker: &mut Linker<Host>, store: &mut Store<Host>, module: &Module) {
-    const NOTCAPABLE: i32 = 76;
+/// A python.wasm newer than this host may import `wasmi_py_socket` functions the host does
+/// not know; as `docs/socket-abi.md` asks, those answer `NOSYS` (52) instead of making
+/// instantiation fail.
+fn define_unknown_socket_imports(
+    linker: &mut Linker<Host>,
+    store: &mut Store<Host>,
+    module: &Module,
+) {
+    const NOSYS: i32 = 52;
     for import in &module.decoded().imports {
-        if import.module != SOCKET_MODULE {
+        if import.module != SOCKET_MODULE || linker.get(SOCKET_MODULE, &import.name).is_some() {
             continue;
         }
         if let wasmi_py_core::decode::ImportDesc::Func(ty) = import.desc {
@@ -482,7 +498,7 @@ fn define_network_denied(linker: &mut Linker<Host>, store: &mut Store<Host>, mod
                 ty,
                 move |_, _, results| {
                     if results_i32 {
-                        results[0] = Val::I32(NOTCAPABLE);
+                        results[0] = Val::I32(NOSYS);
                     }
                     Ok(())
                 },

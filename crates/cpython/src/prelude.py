@@ -8,6 +8,17 @@
 # exactly as python3's exit status 1.
 import sys
 
+# Real host sockets for the standard socket module (python-wasm/_wasisocket.c). The
+# stdlib's site-packages/_wasmi_py_socket.pth already did this at start-up; doing it again
+# is a no-op, and covers a start-up without site.
+try:
+    import _wasisocket
+
+    _wasisocket.install()
+    del _wasisocket
+except (ImportError, AttributeError):
+    pass
+
 
 def main(mode, target, argv, path0, cwd):
     import os

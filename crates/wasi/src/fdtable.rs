@@ -9,8 +9,11 @@
 //! * [`Entry::File`] — a host file opened through the sandbox (a `std::fs::File`).
 //! * [`Entry::Dir`] — a `cap_std::fs::Dir`: a preopen, or a directory the guest opened. All
 //!   path operations go through one of these (see the crate docs on the sandbox).
-//! * [`Entry::Socket`] — a preopened host socket (TCP or Unix, listening or connected) and
-//!   the streams `sock_accept` returns.
+//! * [`Entry::Socket`] — a host socket: a preopened one (TCP or Unix, listening or
+//!   connected), the streams `sock_accept` returns, and sockets an embedder's socket API
+//!   creates for the guest ([`Socket::Other`], e.g. the `wasmi-py-socket` crate's TCP/UDP
+//!   sockets), so that `poll_oneoff`, `fd_read`/`fd_write`, `fd_close` and the `sock_*`
+//!   calls work on all of them alike.
 //!
 //! What every kind has in common for `poll_oneoff` is [`Entry::readiness`]: either "always
 //! ready" (regular files, directories, in-memory buffers) or a host fd to `poll(2)`. New kinds
@@ -21,7 +24,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::{Arc, Mutex};
@@ -124,6 +127,17 @@ pub struct SocketEntry {
     pub nonblock: bool,
 }
 
+impl SocketEntry {
+    /// The WASI filetype: `socket_dgram` or `socket_stream`.
+    pub fn filetype(&self) -> u8 {
+        if self.socket.is_dgram() {
+            filetype::SOCKET_DGRAM
+        } else {
+            filetype::SOCKET_STREAM
+        }
+    }
+}
+
 /// The kinds of host socket a guest can hold.
 pub enum Socket {
     /// A listening TCP socket (`sock_accept` gives [`Socket::TcpStream`]s).
@@ -134,6 +148,15 @@ pub enum Socket {
     UnixListener(UnixListener),
     /// A connected Unix-domain stream socket.
     UnixStream(UnixStream),
+    /// Any other host socket, in whatever state (unbound, bound, listening, connected):
+    /// what an embedder's socket API creates for the guest (TCP or UDP over IPv4/IPv6, a
+    /// Unix-domain pair). Every operation goes to the host descriptor as it is.
+    Other {
+        /// The host descriptor (closing the guest fd closes it).
+        fd: OwnedFd,
+        /// A datagram socket (`socket_dgram`) rather than a stream (`socket_stream`).
+        dgram: bool,
+    },
 }
 
 impl Socket {
@@ -144,10 +167,17 @@ impl Socket {
             Socket::TcpStream(s) => s.as_fd(),
             Socket::UnixListener(s) => s.as_fd(),
             Socket::UnixStream(s) => s.as_fd(),
+            Socket::Other { fd, .. } => fd.as_fd(),
         }
     }
 
-    /// Whether this socket accepts connections rather than carrying data.
+    /// Whether this is a datagram socket.
+    pub fn is_dgram(&self) -> bool {
+        matches!(self, Socket::Other { dgram: true, .. })
+    }
+
+    /// Whether this socket accepts connections rather than carrying data (known only for
+    /// the preopened kinds; for [`Socket::Other`] the host reports the error itself).
     pub fn is_listener(&self) -> bool {
         matches!(self, Socket::TcpListener(_) | Socket::UnixListener(_))
     }
@@ -159,6 +189,9 @@ impl Socket {
             Socket::TcpStream(s) => s.set_nonblocking(nonblocking),
             Socket::UnixListener(s) => s.set_nonblocking(nonblocking),
             Socket::UnixStream(s) => s.set_nonblocking(nonblocking),
+            Socket::Other { fd, .. } => {
+                crate::host::set_status_flags(fd.as_fd(), false, nonblocking)
+            }
         }
     }
 }
@@ -186,7 +219,7 @@ impl Entry {
             },
             Entry::File(f) => f.filetype,
             Entry::Dir(_) => filetype::DIRECTORY,
-            Entry::Socket(_) => filetype::SOCKET_STREAM,
+            Entry::Socket(s) => s.filetype(),
         }
     }
 

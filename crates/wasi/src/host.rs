@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Seek};
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// The current offset of `file`.
 pub fn tell(file: &File) -> io::Result<u64> {
@@ -175,4 +175,21 @@ pub fn send(fd: BorrowedFd<'_>, buf: &[u8], flags: libc::c_int) -> io::Result<us
 pub fn shutdown(fd: BorrowedFd<'_>, how: libc::c_int) -> io::Result<()> {
     // SAFETY: integer arguments only, on a descriptor kept open by the borrow.
     cvt(unsafe { libc::shutdown(fd.as_raw_fd(), how) }).map(|_| ())
+}
+
+/// `accept4(2)` with `SOCK_CLOEXEC`: a new blocking connection (the peer address is not
+/// wanted).
+pub fn accept(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: null address pointers are allowed by accept4 (the address is discarded);
+    // the listening descriptor is kept open by the borrow.
+    let new = cvt(unsafe {
+        libc::accept4(
+            fd.as_raw_fd(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            libc::SOCK_CLOEXEC,
+        )
+    })?;
+    // SAFETY: accept4 returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }

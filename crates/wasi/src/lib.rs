@@ -44,7 +44,7 @@
 //! | stdio | host fd duplicate / buffer | `character_device` for a terminal, else what the host fd really is (a pipe is `unknown`, as preview1 has no pipe type — wasmtime does the same) |
 //! | file | `std::fs::File` (the OS offset is the guest's offset) | from `fstat` |
 //! | dir | `cap_std::fs::Dir`, guest name if preopened, read-only flag | `directory` |
-//! | socket | TCP/Unix listener or stream | `socket_stream` |
+//! | socket | TCP/Unix listener or stream, or any other host socket an embedder created ([`Socket::Other`], e.g. through `wasmi-py-socket`) | `socket_stream`, or `socket_dgram` for a datagram [`Socket::Other`] |
 //!
 //! A terminal is reported without the `fd_seek`/`fd_tell` rights and every other stdio
 //! with them, because wasi-libc's `isatty()` is "character device without seek/tell"

@@ -473,7 +473,7 @@ impl WasiCtx {
                 rights_inheriting: rights::DIRECTORY | rights::REGULAR_FILE,
             },
             Entry::Socket(s) => Fdstat {
-                filetype: filetype::SOCKET_STREAM,
+                filetype: s.filetype(),
                 flags: if s.nonblock { fdflags::NONBLOCK } else { 0 },
                 rights_base: rights::SOCKET,
                 rights_inheriting: rights::SOCKET,
@@ -576,7 +576,7 @@ impl WasiCtx {
                 _ => Filestat::default(),
             },
             Entry::Socket(s) => Filestat {
-                filetype: filetype::SOCKET_STREAM,
+                filetype: s.filetype(),
                 ..filestat(&dup_file(s.socket.fd())?.metadata()?)
             },
         };
@@ -1298,6 +1298,10 @@ impl WasiCtx {
         let socket = match &s.socket {
             Socket::TcpListener(l) => Socket::TcpStream(retry(|| l.accept())?.0),
             Socket::UnixListener(l) => Socket::UnixStream(retry(|| l.accept())?.0),
+            Socket::Other { fd, dgram: false } => Socket::Other {
+                fd: retry(|| host::accept(fd.as_fd()))?,
+                dgram: false,
+            },
             _ => return Err(Errno::INVAL),
         };
         let nonblock = flags & u32::from(fdflags::NONBLOCK) != 0;
