@@ -9,6 +9,7 @@
 //!   byte offset). `--lazy` checks only what instantiation needs (module-level rules), which
 //!   is what a lazily-validating runtime pays at start-up.
 
+mod options;
 mod python;
 mod run;
 

@@ -5,9 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use wasmi_py_cpython::{Config, Dir, Ended, Install, Main, Mode, NetPolicy, Runtime, StartError};
+use wasmi_py_cpython::{Config, Dir, Ended, Install, Main, Mode, Runtime, StartError};
 
-use crate::run::{parse_dir, parse_net_flag, LOAD_FAILURE_STATUS, TRAP_STATUS, USAGE_STATUS};
+use crate::options::{flag_value, report, split_flag, usage_error, Sandbox};
+use crate::run::{LOAD_FAILURE_STATUS, TRAP_STATUS};
 
 pub const PYTHON_USAGE: &str = "\
 wasmi-py run: run Python code in CPython 3.13 inside wasmi-py's sandbox
@@ -55,96 +56,43 @@ EXIT STATUS:
 ";
 
 struct Options {
-    dirs: Vec<(String, String, bool)>,
-    env: Vec<(String, String)>,
-    inherit_env: bool,
-    net: NetPolicy,
+    sandbox: Sandbox,
     python_home: Option<PathBuf>,
     mode: Option<Mode>,
     args: Vec<String>,
 }
 
-fn report(message: std::fmt::Arguments<'_>) {
-    let _ = writeln!(std::io::stderr(), "{message}");
-}
-
-fn usage_error(message: &str) -> ExitCode {
-    report(format_args!(
-        "wasmi-py run: {message}\n\nRun `wasmi-py run --help` for usage."
-    ));
-    ExitCode::from(USAGE_STATUS)
-}
-
 fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
     let mut opts = Options {
-        dirs: Vec::new(),
-        env: Vec::new(),
-        inherit_env: false,
-        net: NetPolicy::Deny,
+        sandbox: Sandbox::default(),
         python_home: None,
         mode: None,
         args: Vec::new(),
     };
     let mut i = 0;
-    let value = |i: &mut usize, flag: &str, inline: Option<&str>| -> Result<String, ExitCode> {
-        if let Some(v) = inline {
-            return Ok(v.to_owned());
-        }
-        *i += 1;
-        args.get(*i)
-            .cloned()
-            .ok_or_else(|| usage_error(&format!("{flag} needs a value")))
-    };
     while i < args.len() {
+        if opts.sandbox.parse_option(args, &mut i)? {
+            i += 1;
+            continue;
+        }
         let arg = args[i].as_str();
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
-            _ => (arg, None),
-        };
+        let (flag, inline) = split_flag(arg);
         match flag {
-            "--dir" => {
-                let spec = value(&mut i, "--dir", inline)?;
-                opts.dirs
-                    .push(parse_dir(&spec).map_err(|e| usage_error(&e))?);
-            }
-            "--env" => {
-                let spec = value(&mut i, "--env", inline)?;
-                match spec.split_once('=') {
-                    Some((k, v)) if !k.is_empty() => opts.env.push((k.to_owned(), v.to_owned())),
-                    Some(_) => return Err(usage_error(&format!("invalid --env '{spec}'"))),
-                    None => {
-                        if let Ok(v) = std::env::var(&spec) {
-                            opts.env.push((spec, v));
-                        }
-                    }
-                }
-            }
-            "--inherit-env" if inline.is_none() => opts.inherit_env = true,
-            "--net" | "--allow-net" => {
-                let spec = if flag == "--net" {
-                    inline.map(str::to_owned)
-                } else {
-                    Some(value(&mut i, "--allow-net", inline)?)
-                };
-                parse_net_flag(&mut opts.net, flag, spec.as_deref())
-                    .map_err(|e| usage_error(&e))?;
-            }
             "--python-home" => {
-                opts.python_home = Some(PathBuf::from(value(&mut i, "--python-home", inline)?));
+                let dir = flag_value(args, &mut i, flag, inline)?;
+                opts.python_home = Some(PathBuf::from(dir));
             }
             "-h" | "--help" => {
                 let _ = std::io::stdout().write_all(PYTHON_USAGE.as_bytes());
                 return Ok(None);
             }
-            "-c" => {
-                let code = value(&mut i, "-c", None)?;
-                opts.mode = Some(Mode::Command(code));
-                opts.args = args[i + 1..].to_vec();
-                return Ok(Some(opts));
-            }
-            "-m" => {
-                let module = value(&mut i, "-m", None)?;
-                opts.mode = Some(Mode::Module(module));
+            "-c" | "-m" => {
+                let value = flag_value(args, &mut i, flag, None)?;
+                opts.mode = Some(if flag == "-c" {
+                    Mode::Command(value)
+                } else {
+                    Mode::Module(value)
+                });
                 opts.args = args[i + 1..].to_vec();
                 return Ok(Some(opts));
             }
@@ -242,7 +190,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         None if std::io::stdin().is_terminal() => Mode::Repl,
         None => Mode::Stdin,
     };
-    for (host, guest, read_only) in &opts.dirs {
+    for (host, guest, read_only) in &opts.sandbox.dirs {
         let host = absolute(Path::new(host));
         let guest = if Path::new(guest).is_absolute() {
             guest.clone()
@@ -257,10 +205,10 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         });
     }
     let mut env = Vec::new();
-    if opts.inherit_env {
+    if opts.sandbox.inherit_env {
         env.extend(std::env::vars());
     }
-    env.extend(opts.env.iter().cloned());
+    env.extend(opts.sandbox.env.iter().cloned());
 
     let (argv, path0) = match (&mode, &opts.mode) {
         (Mode::Script(abs), Some(Mode::Script(as_given))) => {
@@ -300,7 +248,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
     let config = Config {
         dirs,
         env,
-        net: opts.net,
+        net: opts.sandbox.net,
         ..Config::default()
     }
     .inherit_stdio();
@@ -342,6 +290,7 @@ fn ended_status(ended: &Ended) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmi_py_cpython::NetPolicy;
 
     fn strings(args: &[&str]) -> Vec<String> {
         args.iter().map(|s| s.to_string()).collect()
@@ -368,19 +317,19 @@ mod tests {
         let o = parse(&strings(&["--dir", "a::/b:ro", "-c", "code", "x", "-y"]))
             .unwrap()
             .unwrap();
-        assert_eq!(o.dirs, [("a".into(), "/b".into(), true)]);
+        assert_eq!(o.sandbox.dirs, [("a".into(), "/b".into(), true)]);
         assert_eq!(o.mode, Some(Mode::Command("code".into())));
         assert_eq!(o.args, ["x", "-y"]);
         let o = parse(&strings(&["s.py", "-c", "z"])).unwrap().unwrap();
         assert_eq!(o.mode, Some(Mode::Script("s.py".into())));
         assert_eq!(o.args, ["-c", "z"]);
-        assert_eq!(o.net, NetPolicy::Deny);
+        assert_eq!(o.sandbox.net, NetPolicy::Deny);
     }
 
     #[test]
     fn network_options() {
         let o = parse(&strings(&["--net", "-c", "x"])).unwrap().unwrap();
-        assert_eq!(o.net, NetPolicy::All);
+        assert_eq!(o.sandbox.net, NetPolicy::All);
         let o = parse(&strings(&[
             "--allow-net=127.0.0.1:80,example.com",
             "--allow-net",
@@ -389,7 +338,7 @@ mod tests {
         ]))
         .unwrap()
         .unwrap();
-        match &o.net {
+        match &o.sandbox.net {
             NetPolicy::Allow(list) => {
                 let shown: Vec<String> = list.iter().map(ToString::to_string).collect();
                 assert_eq!(shown, ["127.0.0.1:80", "example.com", "[::1]:8080"]);

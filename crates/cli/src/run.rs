@@ -4,8 +4,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use wasmi_py_core::{Config, Engine, Error, Linker, Module, Store, Trap};
-use wasmi_py_socket::{AllowEntry, NetPolicy, SocketCtx};
+use wasmi_py_socket::SocketCtx;
 use wasmi_py_wasi::{add_to_linker, WasiCtx};
+
+use crate::options::{report, usage_error, Sandbox};
 
 /// Exit status when the guest traps (or a host function fails): 128 + SIGABRT, what
 /// wasmtime uses on Unix for a trap.
@@ -55,62 +57,9 @@ EXIT STATUS:
 ";
 
 struct Options {
-    dirs: Vec<(String, String, bool)>,
-    env: Vec<(String, String)>,
-    inherit_env: bool,
-    net: NetPolicy,
+    sandbox: Sandbox,
     module: String,
     args: Vec<String>,
-}
-
-/// Writes to stderr, ignoring failure (`eprintln!` would panic on a closed stderr).
-fn report(message: std::fmt::Arguments<'_>) {
-    let _ = writeln!(std::io::stderr(), "{message}");
-}
-
-fn usage_error(message: &str) -> ExitCode {
-    report(format_args!(
-        "wasmi-py run: {message}\n\nRun `wasmi-py run --help` for usage."
-    ));
-    ExitCode::from(USAGE_STATUS)
-}
-
-/// Parses `HOST[::GUEST][:ro]`.
-pub fn parse_dir(spec: &str) -> Result<(String, String, bool), String> {
-    let (rest, read_only) = match spec.strip_suffix(":ro") {
-        Some(rest) => (rest, true),
-        None => (spec, false),
-    };
-    let (host, guest) = match rest.split_once("::") {
-        Some((host, guest)) => (host, guest),
-        None => (rest, rest),
-    };
-    if host.is_empty() || guest.is_empty() {
-        return Err(format!(
-            "invalid --dir '{spec}': expected HOST[::GUEST][:ro]"
-        ));
-    }
-    Ok((host.to_owned(), guest.to_owned(), read_only))
-}
-
-/// Applies `--net` (`spec` must be `None`) or `--allow-net=SPEC` to `net`.
-pub fn parse_net_flag(net: &mut NetPolicy, flag: &str, spec: Option<&str>) -> Result<(), String> {
-    match (flag, spec) {
-        ("--net", None) => {
-            *net = NetPolicy::All;
-            Ok(())
-        }
-        ("--net", Some(_)) => Err("--net takes no value (use --allow-net=HOST[:PORT],...)".into()),
-        (_, Some(spec)) => {
-            let entries = AllowEntry::parse_list(spec)?;
-            if entries.is_empty() {
-                return Err("--allow-net needs at least one HOST[:PORT]".into());
-            }
-            net.allow(entries);
-            Ok(())
-        }
-        (_, None) => Err("--allow-net needs a value".into()),
-    }
 }
 
 /// The store data of a WASI command: its WASI state and the socket module's.
@@ -120,52 +69,15 @@ struct RunHost {
 }
 
 fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
-    let mut dirs = Vec::new();
-    let mut env = Vec::new();
-    let mut inherit_env = false;
-    let mut net = NetPolicy::Deny;
+    let mut sandbox = Sandbox::default();
     let mut i = 0;
-    let value = |i: &mut usize, flag: &str, inline: Option<&str>| -> Result<String, ExitCode> {
-        if let Some(v) = inline {
-            return Ok(v.to_owned());
-        }
-        *i += 1;
-        args.get(*i)
-            .cloned()
-            .ok_or_else(|| usage_error(&format!("{flag} needs a value")))
-    };
     while i < args.len() {
+        if sandbox.parse_option(args, &mut i)? {
+            i += 1;
+            continue;
+        }
         let arg = args[i].as_str();
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
-            _ => (arg, None),
-        };
-        match flag {
-            "--dir" => {
-                let spec = value(&mut i, "--dir", inline)?;
-                dirs.push(parse_dir(&spec).map_err(|e| usage_error(&e))?);
-            }
-            "--env" => {
-                let spec = value(&mut i, "--env", inline)?;
-                match spec.split_once('=') {
-                    Some((k, v)) if !k.is_empty() => env.push((k.to_owned(), v.to_owned())),
-                    Some(_) => return Err(usage_error(&format!("invalid --env '{spec}'"))),
-                    None => {
-                        if let Ok(v) = std::env::var(&spec) {
-                            env.push((spec, v));
-                        }
-                    }
-                }
-            }
-            "--inherit-env" if inline.is_none() => inherit_env = true,
-            "--net" | "--allow-net" => {
-                let spec = if flag == "--net" {
-                    inline.map(str::to_owned)
-                } else {
-                    Some(value(&mut i, "--allow-net", inline)?)
-                };
-                parse_net_flag(&mut net, flag, spec.as_deref()).map_err(|e| usage_error(&e))?;
-            }
+        match arg {
             "-h" | "--help" => {
                 let _ = std::io::stdout().write_all(RUN_USAGE.as_bytes());
                 return Ok(None);
@@ -179,16 +91,12 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
             }
             _ => break,
         }
-        i += 1;
     }
     let Some(module) = args.get(i) else {
         return Err(usage_error("no module given"));
     };
     Ok(Some(Options {
-        dirs,
-        env,
-        inherit_env,
-        net,
+        sandbox,
         module: module.clone(),
         args: args[i + 1..].to_vec(),
     }))
@@ -228,13 +136,13 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         .arg(opts.module.clone())
         .args(opts.args)
         .inherit_stdio();
-    if opts.inherit_env {
+    if opts.sandbox.inherit_env {
         builder = builder.inherit_env();
     }
-    for (k, v) in opts.env {
+    for (k, v) in opts.sandbox.env {
         builder = builder.env(k, v);
     }
-    for (host, guest, read_only) in opts.dirs {
+    for (host, guest, read_only) in opts.sandbox.dirs {
         builder = builder.preopen_dir(host, guest, read_only);
     }
     let ctx = match builder.build() {
@@ -246,7 +154,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         &engine,
         RunHost {
             wasi: ctx,
-            net: SocketCtx::new(opts.net),
+            net: SocketCtx::new(opts.sandbox.net),
         },
     );
     let mut linker = Linker::new();
@@ -268,20 +176,5 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
     match start.call(&mut store, &[]) {
         Ok(_) => ExitCode::SUCCESS,
         Err(trap) => finish(&trap),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dir_specs() {
-        assert_eq!(parse_dir("a"), Ok(("a".into(), "a".into(), false)));
-        assert_eq!(parse_dir("a::/b"), Ok(("a".into(), "/b".into(), false)));
-        assert_eq!(parse_dir("a::/b:ro"), Ok(("a".into(), "/b".into(), true)));
-        assert_eq!(parse_dir("/x:ro"), Ok(("/x".into(), "/x".into(), true)));
-        assert!(parse_dir("::/b").is_err());
-        assert!(parse_dir("a::").is_err());
     }
 }
