@@ -24,9 +24,13 @@ import time
 # Pure-Python-heavy modules that exercise what wasmi-py must get right (the list).
 ALL = [
     "test_json", "test_re", "test_string", "test_collections", "test_itertools",
-    "test_functools", "test_math", "test_base64", "test_binascii", "test_zlib",
+    "test_functools", "test_base64", "test_binascii", "test_zlib",
     "test_textwrap", "test_bisect",
 ]
+# Modules too slow for the default run today: test_math takes 30 s natively and over 30
+# minutes under wasmi-py (float-heavy loops over its test data files); run it explicitly
+# with a larger --timeout.
+SLOW = ["test_math"]
 # A fast subset for every CI run.
 QUICK = ["test_bisect", "test_textwrap", "test_base64", "test_binascii", "test_string"]
 
@@ -35,7 +39,8 @@ SKIP = re.compile(r"^(\S+) \(([\w.]+)\)(?:\n.*?)? \.\.\. skipped '(.*)'$", re.M)
 # Skips that come from the WASI platform itself (no processes, no threads, ...), the same
 # under any WASI engine. They are reported in their own column; every other count must be
 # equal to the native run's.
-PLATFORM_SKIP = re.compile(r"subprocess|fork|thread|multiprocessing|wasi|emscripten|socketpair", re.I)
+PLATFORM_SKIP = re.compile(
+    r"subprocess|fork|thread|multiprocessing|wasi|emscripten|socketpair|64bit platform", re.I)
 # Skips because a C test-extension module is not compiled into python.wasm (the build uses
 # --disable-test-modules, as CPython's own WASI build does); the native build python has them.
 BUILD_SKIP = re.compile(r"_test\w*capi|_testinternalcapi|_testmultiphase|_testsinglephase|_testbuffer"
