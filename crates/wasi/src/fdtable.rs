@@ -272,24 +272,34 @@ impl Entry {
     }
 }
 
+/// The WASI filetype of a host file type: one mapping for std's and cap-std's `FileType`,
+/// which have the same accessors from two different traits (in scope at each use).
+macro_rules! wasi_filetype {
+    ($ft:expr) => {{
+        let ft = $ft;
+        if ft.is_file() {
+            $crate::types::filetype::REGULAR_FILE
+        } else if ft.is_dir() {
+            $crate::types::filetype::DIRECTORY
+        } else if ft.is_symlink() {
+            $crate::types::filetype::SYMBOLIC_LINK
+        } else if ft.is_char_device() {
+            $crate::types::filetype::CHARACTER_DEVICE
+        } else if ft.is_block_device() {
+            $crate::types::filetype::BLOCK_DEVICE
+        } else if ft.is_socket() {
+            $crate::types::filetype::SOCKET_STREAM
+        } else {
+            // FIFOs: preview1 has no pipe type; wasmtime reports them as unknown too.
+            $crate::types::filetype::UNKNOWN
+        }
+    }};
+}
+pub(crate) use wasi_filetype;
+
 /// The WASI filetype of a host file type.
 pub fn filetype_of(ft: std::fs::FileType) -> u8 {
-    if ft.is_file() {
-        filetype::REGULAR_FILE
-    } else if ft.is_dir() {
-        filetype::DIRECTORY
-    } else if ft.is_symlink() {
-        filetype::SYMBOLIC_LINK
-    } else if ft.is_char_device() {
-        filetype::CHARACTER_DEVICE
-    } else if ft.is_block_device() {
-        filetype::BLOCK_DEVICE
-    } else if ft.is_socket() {
-        filetype::SOCKET_STREAM
-    } else {
-        // FIFOs: preview1 has no pipe type; wasmtime reports them as unknown too.
-        filetype::UNKNOWN
-    }
+    wasi_filetype!(ft)
 }
 
 /// The table: guest fd → entry.

@@ -181,21 +181,7 @@ fn cap_filestat(md: &cap_std::fs::Metadata) -> Filestat {
 }
 
 fn cap_filetype(ft: cap_std::fs::FileType) -> u8 {
-    if ft.is_dir() {
-        filetype::DIRECTORY
-    } else if ft.is_file() {
-        filetype::REGULAR_FILE
-    } else if ft.is_symlink() {
-        filetype::SYMBOLIC_LINK
-    } else if ft.is_char_device() {
-        filetype::CHARACTER_DEVICE
-    } else if ft.is_block_device() {
-        filetype::BLOCK_DEVICE
-    } else if ft.is_socket() {
-        filetype::SOCKET_STREAM
-    } else {
-        filetype::UNKNOWN
-    }
+    crate::fdtable::wasi_filetype!(ft)
 }
 
 /// One timestamp of a `*_set_times` call: `Ok(None)` to leave it, an error if both the
