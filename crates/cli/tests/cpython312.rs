@@ -8,6 +8,9 @@
 //! FAIL with a message saying so; they never pass silently. To fetch by hand:
 //! `cargo test -p wasmi-py --test cpython312 -- fetch --nocapture` prints the cached path.
 
+mod common;
+
+use common::temp_dir;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -147,35 +150,6 @@ fn python(run_flags: &[&str], py_args: &[&str], stdin: &[u8]) -> Run {
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
         elapsed: start.elapsed(),
     }
-}
-
-/// A fresh directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for TempDir {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(tag: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("wasmi-py-cpython-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
 }
 
 fn assert_ok(r: &Run) {

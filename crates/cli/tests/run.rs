@@ -1,42 +1,16 @@
 //! `wasmi-py run` through the built binary, with small hand-written WASI modules.
 
+mod common;
+
+use common::{temp_dir, TempDir};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 fn wat(text: &str) -> Vec<u8> {
     let buf = wast::parser::ParseBuffer::new(text).unwrap();
     let mut module = wast::parser::parse::<wast::Wat>(&buf).unwrap();
     module.encode().unwrap()
-}
-
-/// A fresh directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl std::ops::Deref for TempDir {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for TempDir {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(tag: &str) -> TempDir {
-    let dir = std::env::temp_dir().join(format!("wasmi-py-run-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
 }
 
 /// The module in a fresh directory (removed when the returned guard drops).
