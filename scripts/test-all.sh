@@ -9,6 +9,8 @@
 # 3. A quick subset of CPython's own Lib/test under wasmi-py, counts compared with the
 #    native build python of the same source (python-wasm/peer_tests.py).
 # 4. The spec-suite runner's own report, which fails on any failed directive.
+# 5. The same spec suites and the core's tests on the portable dispatch backend (handlers
+#    returning to a loop; release builds otherwise chain handlers by tail calls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +30,7 @@ python3 python-wasm/peer_tests.py --quick --wasmi-py target/release/wasmi-py
 
 step "spec suites: wasm-v1 wasm-v2 proposals/simd regressions"
 cargo run --release -q -p spec-tests
+
+step "portable dispatch backend: core tests and spec suites"
+cargo test --release -q -p wasmi-py-core --features portable-dispatch
+cargo run --release -q -p spec-tests --features wasmi-py-core/portable-dispatch

@@ -1,23 +1,21 @@
-//! The interpreter loop.
+//! The interpreter.
 //!
-//! Execution is a `loop { match }` over the current function's bytecode. Wasm calls never
-//! recurse on the native stack: a call pushes a [`Frame`] on the store's frame stack and
-//! switches to the callee's bytecode in the same loop; a return pops it. Calls to host
-//! functions leave the loop (returning [`Exit::Host`]) so the host closure can get the whole
-//! `&mut Store`, and the loop is re-entered afterwards.
+//! Each bytecode instruction has a handler function; handlers chain into each other (see
+//! "Threaded execution" below). Wasm calls never recurse on the native stack: a call pushes
+//! a [`Frame`] on the store's frame stack and continues with the callee's code; a return
+//! pops it. Calls to host functions leave the interpreter (returning [`Exit::Host`]) so the
+//! host closure can get the whole `&mut Store`, and execution is resumed afterwards.
 //!
 //! Instruction fetch and slot access are unchecked: `translate::verify` has proven for every
 //! function that all slots lie inside its frame, all jumps inside its code, and that control
 //! cannot run off the end; `push_frame` guarantees the frame lies inside the value stack.
 //! Linear memory accesses stay bounds-checked (against the current length).
 
-use std::marker::PhantomData;
-use std::ops::{Index, IndexMut};
 use std::sync::Arc;
 
 use crate::instr::{Bin, Instr, Load, Store as StoreOp, Un};
 use crate::num;
-use crate::store::{Caller, Func};
+use crate::store::{Caller, Func, InstanceEntity, IpPtr};
 use crate::store::{CodePtr, Frame, FuncKind, Instance, Store, StoreInner};
 use crate::translate::CompiledFunc;
 use crate::trap::{BacktraceFrame, Trap, TrapCode};
@@ -63,56 +61,7 @@ impl Slot for f64 {
     }
 }
 
-/// The current frame's slots, indexed without bounds checks.
-///
-/// Constructed only from a slice covering exactly the frame (`fp..fp + frame_size`), and
-/// only indexed with slots of instructions that passed `translate::verify` for that frame
-/// size; so every access is in bounds. The length is kept for the debug assertions.
-struct Regs<'a> {
-    ptr: *mut u64,
-    len: usize,
-    _frame: PhantomData<&'a mut [u64]>,
-}
-
-impl<'a> Regs<'a> {
-    fn new(frame: &'a mut [u64]) -> Self {
-        Self {
-            ptr: frame.as_mut_ptr(),
-            len: frame.len(),
-            _frame: PhantomData,
-        }
-    }
-
-    /// `self[dst..dst + n] = self[src..src + n]` (overlapping allowed).
-    fn copy_within(&mut self, src: usize, dst: usize, n: usize) {
-        assert!(src + n <= self.len && dst + n <= self.len);
-        // SAFETY: both ranges were just checked to lie inside the frame; `copy` allows
-        // overlap.
-        unsafe { std::ptr::copy(self.ptr.add(src), self.ptr.add(dst), n) }
-    }
-}
-
-impl Index<usize> for Regs<'_> {
-    type Output = u64;
-    #[inline(always)]
-    fn index(&self, i: usize) -> &u64 {
-        debug_assert!(i < self.len);
-        // SAFETY: `i` is a slot of a verified instruction, so `i < frame_size == len`, and
-        // `ptr..ptr + len` is the frame slice borrowed for `'a`.
-        unsafe { &*self.ptr.add(i) }
-    }
-}
-
-impl IndexMut<usize> for Regs<'_> {
-    #[inline(always)]
-    fn index_mut(&mut self, i: usize) -> &mut u64 {
-        debug_assert!(i < self.len);
-        // SAFETY: as for `index`; the frame slice is borrowed mutably for `'a`.
-        unsafe { &mut *self.ptr.add(i) }
-    }
-}
-
-/// Why the loop stopped without a trap.
+/// Why execution stopped without a trap.
 pub(crate) enum Exit {
     /// The entry frame returned.
     Returned,
@@ -189,7 +138,7 @@ fn push_frame(
     }
     frames.push(Frame {
         code: CodePtr(code),
-        ip: 0,
+        ip: IpPtr(code_ref.ops.as_ptr()),
         fp,
         instance,
         func,
@@ -223,724 +172,1007 @@ fn code_of(
         .map_err(|e| Trap::host(format!("function failed to compile: {e}")))
 }
 
+// ---------------------------------------------------------------------------------------
+// Threaded execution
+// ---------------------------------------------------------------------------------------
+//
+// Every bytecode instruction is executed by its own handler function; a translated
+// function's code is a sequence of [`Op`]s, each the instruction plus the address of its
+// handler. A handler does its work and then *dispatches*: it calls the handler of the next
+// op, passing the interpreter state in argument registers (`ip`, `sp`, the memory base and
+// length, and the execution context `cx`).
+//
+// Why: with one `loop { match }` every instruction ends in the same indirect jump, whose
+// target the CPU's branch predictor can hardly guess, and the state lives in whatever
+// registers the one huge function could spare (the memory length was spilled to the stack
+// in the profile of the loop version, and 40% of CPython's samples sat on the shared
+// dispatch sequence). With a dispatch at the end of every handler each one gets its own
+// predictor history ("threaded code"), and the hot state stays in registers.
+//
+// Backends (selected by `build.rs`, one set of handlers for both):
+// - `wasmi_py_tail`: the dispatch is a call in tail position, which LLVM compiles to a jump
+//   (sibling-call optimisation) when optimising for x86_64/aarch64. Stable Rust cannot
+//   *require* that (`become` is unstable), so `tests/native_stack.rs` runs every kind of
+//   instruction millions of times on a thread with a small native stack: a handler whose
+//   dispatch is not a jump overflows it.
+// - otherwise (debug builds, other targets, or the `portable-dispatch` feature): a handler
+//   stores the state in `cx` and returns [`Done::Continue`] to a `loop` in [`execute`].
+
+/// Instruction pointer: an op of a verified function's code.
+pub(crate) type Ip = *const Op;
+
+/// One executable instruction: the handler to run and the instruction it runs.
+#[derive(Clone, Copy)]
+pub struct Op {
+    pub(crate) handler: Handler,
+    pub(crate) instr: Instr,
+}
+
+impl std::fmt::Debug for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.instr.fmt(f)
+    }
+}
+
+impl Op {
+    pub(crate) fn new(instr: Instr) -> Self {
+        Self {
+            handler: handler_for(&instr),
+            instr,
+        }
+    }
+}
+
+/// A handler: runs the instruction at `ip` and everything after it until execution leaves
+/// the interpreter (returns from the entry frame, calls the host, traps).
+///
+/// # Safety
+///
+/// `ip` points at an op whose handler is this one, in the code of the frame on top of
+/// `cx`'s frame stack; that code passed `translate::verify`. `sp` points at that frame's
+/// first slot, and the frame's `frame_size` slots lie inside the value stack. `mem`/`len`
+/// are the base and length of the current instance's memory 0 (dangling/0 without one),
+/// equal to `cx.mem`/`cx.len`.
+pub(crate) type Handler = unsafe fn(Ip, Sp, *mut u8, usize, &mut Cx<'_>) -> Done;
+
+/// Why a handler returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Done {
+    /// Portable backend only: run the op at `cx.ip` next.
+    #[cfg_attr(wasmi_py_tail, allow(dead_code))]
+    Continue,
+    /// The entry frame returned.
+    Return,
+    /// Call the host function `cx.host`.
+    Host,
+    /// Stop with the trap in `cx.trap`.
+    Trap,
+}
+
+/// The current frame's slots: a pointer to its first slot.
+#[derive(Clone, Copy)]
+pub(crate) struct Sp(*mut u64);
+
+impl Sp {
+    /// Reads slot `r`.
+    ///
+    /// # Safety
+    /// `r` is a slot of a verified instruction of the current frame (`r < frame_size`).
+    #[inline(always)]
+    unsafe fn get(self, r: u16) -> u64 {
+        // SAFETY: by the contract, `r` lies inside the frame, which lies inside the stack.
+        unsafe { *self.0.add(r as usize) }
+    }
+
+    /// Writes slot `r`.
+    ///
+    /// # Safety
+    /// As for [`Sp::get`].
+    #[inline(always)]
+    unsafe fn set(self, r: u16, v: u64) {
+        // SAFETY: as for `get`.
+        unsafe { *self.0.add(r as usize) = v }
+    }
+}
+
+/// The execution context: the store and why execution stopped.
+pub(crate) struct Cx<'a> {
+    s: &'a mut StoreInner,
+    entry_depth: usize,
+    limits: Limits,
+    /// The instance of the current frame (store id and entity).
+    instance_id: u32,
+    inst: *const InstanceEntity,
+    /// Store id of the current instance's memory 0.
+    mem_id: Option<usize>,
+    /// Set with [`Done::Host`]: the host function and the absolute slot of its arguments.
+    host: (u32, usize),
+    /// Set with [`Done::Trap`].
+    trap: Option<Trap>,
+    /// Where to continue: set by the slow paths (calls, returns to another instance,
+    /// `memory.grow`) and, in the portable backend, by every handler. `mem`/`len` are
+    /// always those of the current instance's memory 0.
+    ip: Ip,
+    sp: Sp,
+    mem: *mut u8,
+    len: usize,
+}
+
+impl<'a> Cx<'a> {
+    /// A context resuming the top frame of `s`.
+    fn new(s: &'a mut StoreInner, entry_depth: usize) -> Self {
+        let limits = Limits::of(s);
+        let mut cx = Self {
+            s,
+            entry_depth,
+            limits,
+            instance_id: u32::MAX,
+            inst: std::ptr::null(),
+            mem_id: None,
+            host: (0, 0),
+            trap: None,
+            ip: std::ptr::null(),
+            sp: Sp(std::ptr::null_mut()),
+            mem: std::ptr::NonNull::dangling().as_ptr(),
+            len: 0,
+        };
+        cx.resume_top_frame();
+        cx
+    }
+
+    /// Makes `instance` current: its entity and its memory 0.
+    fn set_instance(&mut self, instance: u32) {
+        let inst = &self.s.instances[instance as usize];
+        self.instance_id = instance;
+        self.inst = inst;
+        self.mem_id = inst.memories.first().map(|&m| m as usize);
+        self.refresh_memory();
+    }
+
+    /// Re-reads the base and length of the current memory (after it may have grown).
+    fn refresh_memory(&mut self) {
+        match self.mem_id {
+            Some(m) => {
+                let data = self.s.memories[m].data_mut();
+                self.mem = data.as_mut_ptr();
+                self.len = data.len();
+            }
+            None => {
+                self.mem = std::ptr::NonNull::dangling().as_ptr();
+                self.len = 0;
+            }
+        }
+    }
+
+    /// Continues with the frame on top of the frame stack.
+    fn resume_top_frame(&mut self) {
+        let frame = self.s.frames.last().expect("a frame to resume");
+        let (ip, fp, instance) = (frame.ip.0, frame.fp, frame.instance);
+        if instance != self.instance_id {
+            self.set_instance(instance);
+        } else {
+            self.refresh_memory();
+        }
+        self.ip = ip;
+        // `push_frame` made `fp + frame_size <= stack.len()`.
+        self.sp = Sp(self.s.stack[fp..].as_mut_ptr());
+    }
+
+    /// The current instance.
+    #[inline(always)]
+    fn inst(&self) -> &InstanceEntity {
+        // SAFETY: `inst` points into `s.instances`, which does not change while execution
+        // is inside the interpreter (instances are added only through `&mut Store`, which a
+        // host function gets only after `run` has returned `Exit::Host`).
+        unsafe { &*self.inst }
+    }
+
+    /// Stops with a trap.
+    #[cold]
+    #[inline(never)]
+    fn trap(&mut self, code: TrapCode) -> Done {
+        self.trap = Some(trap(code));
+        Done::Trap
+    }
+
+    /// Consumes one unit of fuel, if metered.
+    #[inline(always)]
+    fn consume_fuel(&mut self) -> Result<(), TrapCode> {
+        if let Some(f) = self.s.fuel.as_mut() {
+            if *f == 0 {
+                return Err(TrapCode::OutOfFuel);
+            }
+            *f -= 1;
+        }
+        Ok(())
+    }
+
+    /// Calls function `target` (store id) whose frame starts at slot `base` of the current
+    /// frame; `ip` is the calling instruction. On [`Done::Continue`] the callee's frame is
+    /// current and `self.ip/sp/mem/len` are where to continue.
+    ///
+    /// # Safety
+    /// `ip` points into the code of the top frame.
+    #[inline]
+    unsafe fn call(&mut self, ip: Ip, target: u32, base: u16) -> Done {
+        let frame = self.s.frames.last_mut().expect("the caller's frame");
+        // SAFETY: a call is never the last instruction of verified code.
+        frame.ip = IpPtr(unsafe { ip.add(1) });
+        let callee_fp = frame.fp + base as usize;
+        let func = &self.s.funcs[target as usize];
+        let (instance, code) = match func.kind {
+            FuncKind::Wasm { instance, .. } if !func.code.0.is_null() => (instance, func.code.0),
+            _ => match self.resolve(target) {
+                Ok(Some(resolved)) => resolved,
+                Ok(None) => {
+                    self.host = (target, callee_fp);
+                    return Done::Host;
+                }
+                Err(trap) => {
+                    self.trap = Some(trap);
+                    return Done::Trap;
+                }
+            },
+        };
+        if let Err(code) = self.consume_fuel() {
+            return self.trap(code);
+        }
+        let s = &mut *self.s;
+        if let Err(trap) = push_frame(
+            &mut s.frames,
+            &mut s.stack,
+            self.limits,
+            target,
+            instance,
+            code,
+            callee_fp,
+        ) {
+            self.trap = Some(trap);
+            return Done::Trap;
+        }
+        // SAFETY: `code` is store-owned (see `push_frame`) and verified code is
+        // never empty.
+        self.ip = unsafe { (*code).ops.as_ptr() };
+        self.sp = Sp(self.s.stack[callee_fp..].as_mut_ptr());
+        if instance != self.instance_id {
+            self.set_instance(instance);
+        }
+        Done::Continue
+    }
+
+    /// The instance and code of function `target` for a call, translating the code on its
+    /// first call; `None` for a host function.
+    #[cold]
+    fn resolve(&mut self, target: u32) -> Result<Option<(u32, *const CompiledFunc)>, Trap> {
+        let func = &mut self.s.funcs[target as usize];
+        match func.kind {
+            FuncKind::Host { .. } => Ok(None),
+            FuncKind::Wasm { instance, defined } => {
+                let code = code_of(&self.s.instances, instance, defined)?;
+                self.s.funcs[target as usize].code = CodePtr(code);
+                Ok(Some((instance, code)))
+            }
+        }
+    }
+
+    /// Pops the current frame. On [`Done::Continue`] the caller's frame is current and
+    /// `self.ip/sp/mem/len` are where to continue.
+    #[inline(always)]
+    fn ret(&mut self) -> Done {
+        self.s.frames.pop();
+        if self.s.frames.len() <= self.entry_depth {
+            return Done::Return;
+        }
+        let Some(frame) = self.s.frames.last() else {
+            return Done::Return;
+        };
+        let (ip, fp, instance) = (frame.ip.0, frame.fp, frame.instance);
+        if instance != self.instance_id {
+            self.set_instance(instance);
+        }
+        self.ip = ip;
+        // The caller's frame is below the callee's, inside the stack.
+        self.sp = Sp(self.s.stack.as_mut_ptr().wrapping_add(fp));
+        Done::Continue
+    }
+
+    /// Grows the current memory by `delta` pages: the old size, or -1.
+    #[cold]
+    fn memory_grow(&mut self, delta: u32) -> i32 {
+        let m = self.mem_id.expect("validated: memory exists");
+        let result = self.s.memories[m]
+            .grow(delta)
+            .map_or(-1i32, |old| old as i32);
+        self.refresh_memory();
+        result
+    }
+}
+
+/// Runs the op at `ip` and dispatches to the next ones.
+macro_rules! dispatch {
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident) => {{
+        #[cfg(wasmi_py_tail)]
+        {
+            // SAFETY: `$ip` is a verified successor of the current op in the same frame's
+            // code (or the entry of a frame just made current), so the handler contract
+            // holds for it.
+            return unsafe { ((*$ip).handler)($ip, $sp, $mem, $len, $cx) };
+        }
+        #[cfg(not(wasmi_py_tail))]
+        {
+            $cx.ip = $ip;
+            $cx.sp = $sp;
+            $cx.mem = $mem;
+            $cx.len = $len;
+            return Done::Continue;
+        }
+    }};
+}
+
+/// Continues where a slow path left `cx` (after [`Done::Continue`]), or stops.
+macro_rules! resume {
+    ($cx:ident, $done:expr) => {{
+        match $done {
+            Done::Continue => {
+                let (ip, sp, mem, len) = ($cx.ip, $cx.sp, $cx.mem, $cx.len);
+                dispatch!(ip, sp, mem, len, $cx)
+            }
+            done => return done,
+        }
+    }};
+}
+
+/// Relative jump by `offset` ops; backward jumps (loops) consume fuel when metering.
+macro_rules! jump {
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $offset:expr) => {{
+        let offset: i32 = $offset;
+        if offset < 0 {
+            if let Err(code) = $cx.consume_fuel() {
+                return $cx.trap(code);
+            }
+        }
+        // SAFETY: `verify` proved every jump target lies inside the function's code.
+        let ip = unsafe { $ip.offset(offset as isize) };
+        dispatch!(ip, $sp, $mem, $len, $cx)
+    }};
+}
+
 macro_rules! un {
-    ($regs:ident, $o:expr, $f:expr) => {{
+    ($sp:ident, $o:expr, $f:expr) => {{
         let o: Un = $o;
-        let v = $f(Slot::from_slot($regs[o.src as usize]));
-        $regs[o.dst as usize] = Slot::into_slot(v);
+        let v = $f(Slot::from_slot($sp.get(o.src)));
+        $sp.set(o.dst, Slot::into_slot(v));
     }};
 }
 
 macro_rules! bin {
-    ($regs:ident, $o:expr, $f:expr) => {{
+    ($sp:ident, $o:expr, $f:expr) => {{
         let o: Bin = $o;
         let v = $f(
-            Slot::from_slot($regs[o.lhs as usize]),
-            Slot::from_slot($regs[o.rhs as usize]),
+            Slot::from_slot($sp.get(o.lhs)),
+            Slot::from_slot($sp.get(o.rhs)),
         );
-        $regs[o.dst as usize] = Slot::into_slot(v);
+        $sp.set(o.dst, Slot::into_slot(v));
     }};
 }
 
 /// Unary operator that may trap.
 macro_rules! un_trap {
-    ($regs:ident, $o:expr, $f:expr) => {{
+    ($sp:ident, $cx:ident, $o:expr, $f:expr) => {{
         let o: Un = $o;
-        match $f(Slot::from_slot($regs[o.src as usize])) {
-            Ok(v) => $regs[o.dst as usize] = Slot::into_slot(v),
-            Err(code) => return Err(trap(code)),
+        match $f(Slot::from_slot($sp.get(o.src))) {
+            Ok(v) => $sp.set(o.dst, Slot::into_slot(v)),
+            Err(code) => return $cx.trap(code),
         }
     }};
 }
 
 /// Binary operator that may trap.
 macro_rules! bin_trap {
-    ($regs:ident, $o:expr, $f:expr) => {{
+    ($sp:ident, $cx:ident, $o:expr, $f:expr) => {{
         let o: Bin = $o;
         match $f(
-            Slot::from_slot($regs[o.lhs as usize]),
-            Slot::from_slot($regs[o.rhs as usize]),
+            Slot::from_slot($sp.get(o.lhs)),
+            Slot::from_slot($sp.get(o.rhs)),
         ) {
-            Ok(v) => $regs[o.dst as usize] = Slot::into_slot(v),
-            Err(code) => return Err(trap(code)),
+            Ok(v) => $sp.set(o.dst, Slot::into_slot(v)),
+            Err(code) => return $cx.trap(code),
         }
+    }};
+}
+
+/// `mem[ea .. ea + N]` as a pointer, or a trap. `ea` is at most 2^33 (a 32-bit address
+/// plus a 32-bit offset), so `ea + N` cannot overflow.
+macro_rules! effective {
+    ($mem:ident, $len:ident, $cx:ident, $ea:expr, $n:expr) => {{
+        let ea: usize = $ea;
+        if ea + $n > $len {
+            return $cx.trap(TrapCode::MemoryOutOfBounds);
+        }
+        // SAFETY: `ea + N <= len`, and `mem..mem + len` is the current memory.
+        unsafe { $mem.add(ea) }
     }};
 }
 
 /// `dst = convert(mem[addr + offset .. + N])`.
 macro_rules! load {
-    ($regs:ident, $mem:ident, $o:expr, $n:literal, $conv:expr) => {{
+    ($sp:ident, $mem:ident, $len:ident, $cx:ident, $o:expr, $n:literal, $conv:expr) => {{
         let o: Load = $o;
-        let ea = ($regs[o.addr as usize] as u32 as usize) + o.offset as usize;
-        match $mem
-            .get(ea..ea + $n)
-            .and_then(|b| <[u8; $n]>::try_from(b).ok())
-        {
-            Some(bytes) => $regs[o.dst as usize] = Slot::into_slot($conv(bytes)),
-            None => return Err(trap(TrapCode::MemoryOutOfBounds)),
-        }
+        let p = effective!(
+            $mem,
+            $len,
+            $cx,
+            ($sp.get(o.addr) as u32 as usize) + o.offset as usize,
+            $n
+        );
+        // SAFETY: `p..p + N` lies inside the memory (checked above); unaligned read.
+        let bytes: [u8; $n] = unsafe { std::ptr::read_unaligned(p as *const [u8; $n]) };
+        $sp.set(o.dst, Slot::into_slot($conv(bytes)));
     }};
 }
 
 /// `mem[addr + offset .. + N] = bytes(value)`.
 macro_rules! store {
-    ($regs:ident, $mem:ident, $o:expr, $n:literal, $bytes:expr) => {{
+    ($sp:ident, $mem:ident, $len:ident, $cx:ident, $o:expr, $n:literal, $bytes:expr) => {{
         let o: StoreOp = $o;
-        let ea = ($regs[o.addr as usize] as u32 as usize) + o.offset as usize;
-        let bytes: [u8; $n] = $bytes($regs[o.value as usize]);
-        match $mem.get_mut(ea..ea + $n) {
-            Some(dst) => dst.copy_from_slice(&bytes),
-            None => return Err(trap(TrapCode::MemoryOutOfBounds)),
-        }
+        let p = effective!(
+            $mem,
+            $len,
+            $cx,
+            ($sp.get(o.addr) as u32 as usize) + o.offset as usize,
+            $n
+        );
+        let bytes: [u8; $n] = $bytes($sp.get(o.value));
+        // SAFETY: `p..p + N` lies inside the memory (checked above); unaligned write.
+        unsafe { std::ptr::write_unaligned(p as *mut [u8; $n], bytes) };
     }};
 }
 
+/// Fused compare-and-branch.
+macro_rules! cmp_jump {
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $lhs:ident, $rhs:ident, $offset:ident, $cmp:expr) => {{
+        if $cmp(
+            Slot::from_slot($sp.get($lhs)),
+            Slot::from_slot($sp.get($rhs)),
+        ) {
+            jump!($ip, $sp, $mem, $len, $cx, $offset);
+        }
+        // SAFETY: a conditional branch is never the last op of verified code.
+        let ip = unsafe { $ip.add(1) };
+        dispatch!(ip, $sp, $mem, $len, $cx)
+    }};
+}
+
+/// Defines a handler per instruction and [`handler_for`], which maps every instruction to
+/// its handler (an exhaustive match: an instruction without a handler does not compile).
+///
+/// `next Name(pattern) => { body }`: the body runs, then the next op.
+/// `ctl Name(pattern) => { body }`: the body decides where to go (it must return).
+macro_rules! handlers {
+    ([$ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident]
+     $( $kind:ident $name:ident $args:tt => $body:block )*) => {
+        /// The handler of `instr`.
+        pub(crate) fn handler_for(instr: &Instr) -> Handler {
+            match instr {
+                $( Instr::$name { .. } => h::$name, )*
+            }
+        }
+
+        /// The handlers, named after their instruction.
+        #[allow(non_snake_case)]
+        mod h {
+            use super::*;
+            $( handlers!(@fn $kind $name $args [$ip, $sp, $mem, $len, $cx] $body); )*
+        }
+    };
+    (@fn next $name:ident $args:tt [$ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident] $body:block) => {
+        #[allow(unused_variables, unused_mut, unused_unsafe, clippy::unnecessary_cast)]
+        pub(super) unsafe fn $name($ip: Ip, $sp: Sp, $mem: *mut u8, $len: usize, $cx: &mut Cx<'_>) -> Done {
+            // SAFETY: by the handler contract `ip` points at an op whose handler is this
+            // one, which `handler_for` chose for exactly this instruction; slots of a
+            // verified instruction lie inside the frame at `sp`; a non-terminal
+            // instruction is never last in verified code, so `ip + 1` is an op.
+            unsafe {
+                let Instr::$name $args = (*$ip).instr else {
+                    std::hint::unreachable_unchecked()
+                };
+                $body
+                let $ip = $ip.add(1);
+                dispatch!($ip, $sp, $mem, $len, $cx)
+            }
+        }
+    };
+    (@fn ctl $name:ident $args:tt [$ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident] $body:block) => {
+        #[allow(unused_variables, unused_mut, unused_unsafe, clippy::unnecessary_cast)]
+        pub(super) unsafe fn $name($ip: Ip, $sp: Sp, $mem: *mut u8, $len: usize, $cx: &mut Cx<'_>) -> Done {
+            // SAFETY: as for `next` handlers; the body only moves `ip` to verified targets.
+            unsafe {
+                let Instr::$name $args = (*$ip).instr else {
+                    std::hint::unreachable_unchecked()
+                };
+                $body
+            }
+        }
+    };
+}
+
+handlers! {
+    [ip, sp, mem, len, cx]
+    next I32Eqz(o) => { un!(sp, o, |a: i32| (a == 0) as i32) }
+    next I32Eq(o) => { bin!(sp, o, |a: i32, b: i32| (a == b) as i32) }
+    next I32Ne(o) => { bin!(sp, o, |a: i32, b: i32| (a != b) as i32) }
+    next I32LtS(o) => { bin!(sp, o, |a: i32, b: i32| (a < b) as i32) }
+    next I32LtU(o) => { bin!(sp, o, |a: u32, b: u32| (a < b) as i32) }
+    next I32GtS(o) => { bin!(sp, o, |a: i32, b: i32| (a > b) as i32) }
+    next I32GtU(o) => { bin!(sp, o, |a: u32, b: u32| (a > b) as i32) }
+    next I32LeS(o) => { bin!(sp, o, |a: i32, b: i32| (a <= b) as i32) }
+    next I32LeU(o) => { bin!(sp, o, |a: u32, b: u32| (a <= b) as i32) }
+    next I32GeS(o) => { bin!(sp, o, |a: i32, b: i32| (a >= b) as i32) }
+    next I32GeU(o) => { bin!(sp, o, |a: u32, b: u32| (a >= b) as i32) }
+    next I32Clz(o) => { un!(sp, o, |a: u32| a.leading_zeros()) }
+    next I32Ctz(o) => { un!(sp, o, |a: u32| a.trailing_zeros()) }
+    next I32Popcnt(o) => { un!(sp, o, |a: u32| a.count_ones()) }
+    next I32Add(o) => { bin!(sp, o, |a: i32, b: i32| a.wrapping_add(b)) }
+    next I32Sub(o) => { bin!(sp, o, |a: i32, b: i32| a.wrapping_sub(b)) }
+    next I32Mul(o) => { bin!(sp, o, |a: i32, b: i32| a.wrapping_mul(b)) }
+    next I32DivS(o) => { bin_trap!(sp, cx, o, num::i32_div_s) }
+    next I32DivU(o) => { bin_trap!(sp, cx, o, num::i32_div_u) }
+    next I32RemS(o) => { bin_trap!(sp, cx, o, num::i32_rem_s) }
+    next I32RemU(o) => { bin_trap!(sp, cx, o, num::i32_rem_u) }
+    next I32And(o) => { bin!(sp, o, |a: u32, b: u32| a & b) }
+    next I32Or(o) => { bin!(sp, o, |a: u32, b: u32| a | b) }
+    next I32Xor(o) => { bin!(sp, o, |a: u32, b: u32| a ^ b) }
+    next I32Shl(o) => { bin!(sp, o, num::i32_shl) }
+    next I32ShrS(o) => { bin!(sp, o, num::i32_shr_s) }
+    next I32ShrU(o) => { bin!(sp, o, num::i32_shr_u) }
+    next I32Rotl(o) => { bin!(sp, o, num::i32_rotl) }
+    next I32Rotr(o) => { bin!(sp, o, num::i32_rotr) }
+    // ----- i64 -----
+    next I64Eqz(o) => { un!(sp, o, |a: i64| (a == 0) as i32) }
+    next I64Eq(o) => { bin!(sp, o, |a: i64, b: i64| (a == b) as i32) }
+    next I64Ne(o) => { bin!(sp, o, |a: i64, b: i64| (a != b) as i32) }
+    next I64LtS(o) => { bin!(sp, o, |a: i64, b: i64| (a < b) as i32) }
+    next I64LtU(o) => { bin!(sp, o, |a: u64, b: u64| (a < b) as i32) }
+    next I64GtS(o) => { bin!(sp, o, |a: i64, b: i64| (a > b) as i32) }
+    next I64GtU(o) => { bin!(sp, o, |a: u64, b: u64| (a > b) as i32) }
+    next I64LeS(o) => { bin!(sp, o, |a: i64, b: i64| (a <= b) as i32) }
+    next I64LeU(o) => { bin!(sp, o, |a: u64, b: u64| (a <= b) as i32) }
+    next I64GeS(o) => { bin!(sp, o, |a: i64, b: i64| (a >= b) as i32) }
+    next I64GeU(o) => { bin!(sp, o, |a: u64, b: u64| (a >= b) as i32) }
+    next I64Clz(o) => { un!(sp, o, |a: u64| u64::from(a.leading_zeros())) }
+    next I64Ctz(o) => { un!(sp, o, |a: u64| u64::from(a.trailing_zeros())) }
+    next I64Popcnt(o) => { un!(sp, o, |a: u64| u64::from(a.count_ones())) }
+    next I64Add(o) => { bin!(sp, o, |a: i64, b: i64| a.wrapping_add(b)) }
+    next I64Sub(o) => { bin!(sp, o, |a: i64, b: i64| a.wrapping_sub(b)) }
+    next I64Mul(o) => { bin!(sp, o, |a: i64, b: i64| a.wrapping_mul(b)) }
+    next I64DivS(o) => { bin_trap!(sp, cx, o, num::i64_div_s) }
+    next I64DivU(o) => { bin_trap!(sp, cx, o, num::i64_div_u) }
+    next I64RemS(o) => { bin_trap!(sp, cx, o, num::i64_rem_s) }
+    next I64RemU(o) => { bin_trap!(sp, cx, o, num::i64_rem_u) }
+    next I64And(o) => { bin!(sp, o, |a: u64, b: u64| a & b) }
+    next I64Or(o) => { bin!(sp, o, |a: u64, b: u64| a | b) }
+    next I64Xor(o) => { bin!(sp, o, |a: u64, b: u64| a ^ b) }
+    next I64Shl(o) => { bin!(sp, o, num::i64_shl) }
+    next I64ShrS(o) => { bin!(sp, o, num::i64_shr_s) }
+    next I64ShrU(o) => { bin!(sp, o, num::i64_shr_u) }
+    next I64Rotl(o) => { bin!(sp, o, num::i64_rotl) }
+    next I64Rotr(o) => { bin!(sp, o, num::i64_rotr) }
+    // ----- f32 -----
+    next F32Eq(o) => { bin!(sp, o, |a: f32, b: f32| (a == b) as i32) }
+    next F32Ne(o) => { bin!(sp, o, |a: f32, b: f32| (a != b) as i32) }
+    next F32Lt(o) => { bin!(sp, o, |a: f32, b: f32| (a < b) as i32) }
+    next F32Gt(o) => { bin!(sp, o, |a: f32, b: f32| (a > b) as i32) }
+    next F32Le(o) => { bin!(sp, o, |a: f32, b: f32| (a <= b) as i32) }
+    next F32Ge(o) => { bin!(sp, o, |a: f32, b: f32| (a >= b) as i32) }
+    next F32Abs(o) => { un!(sp, o, num::f32_abs) }
+    next F32Neg(o) => { un!(sp, o, num::f32_neg) }
+    next F32Ceil(o) => { un!(sp, o, num::f32_ceil) }
+    next F32Floor(o) => { un!(sp, o, num::f32_floor) }
+    next F32Trunc(o) => { un!(sp, o, num::f32_trunc) }
+    next F32Nearest(o) => { un!(sp, o, num::f32_nearest) }
+    next F32Sqrt(o) => { un!(sp, o, num::f32_sqrt) }
+    next F32Add(o) => { bin!(sp, o, |a: f32, b: f32| a + b) }
+    next F32Sub(o) => { bin!(sp, o, |a: f32, b: f32| a - b) }
+    next F32Mul(o) => { bin!(sp, o, |a: f32, b: f32| a * b) }
+    next F32Div(o) => { bin!(sp, o, |a: f32, b: f32| a / b) }
+    next F32Min(o) => { bin!(sp, o, num::f32_min) }
+    next F32Max(o) => { bin!(sp, o, num::f32_max) }
+    next F32Copysign(o) => { bin!(sp, o, num::f32_copysign) }
+    // ----- f64 -----
+    next F64Eq(o) => { bin!(sp, o, |a: f64, b: f64| (a == b) as i32) }
+    next F64Ne(o) => { bin!(sp, o, |a: f64, b: f64| (a != b) as i32) }
+    next F64Lt(o) => { bin!(sp, o, |a: f64, b: f64| (a < b) as i32) }
+    next F64Gt(o) => { bin!(sp, o, |a: f64, b: f64| (a > b) as i32) }
+    next F64Le(o) => { bin!(sp, o, |a: f64, b: f64| (a <= b) as i32) }
+    next F64Ge(o) => { bin!(sp, o, |a: f64, b: f64| (a >= b) as i32) }
+    next F64Abs(o) => { un!(sp, o, num::f64_abs) }
+    next F64Neg(o) => { un!(sp, o, num::f64_neg) }
+    next F64Ceil(o) => { un!(sp, o, num::f64_ceil) }
+    next F64Floor(o) => { un!(sp, o, num::f64_floor) }
+    next F64Trunc(o) => { un!(sp, o, num::f64_trunc) }
+    next F64Nearest(o) => { un!(sp, o, num::f64_nearest) }
+    next F64Sqrt(o) => { un!(sp, o, num::f64_sqrt) }
+    next F64Add(o) => { bin!(sp, o, |a: f64, b: f64| a + b) }
+    next F64Sub(o) => { bin!(sp, o, |a: f64, b: f64| a - b) }
+    next F64Mul(o) => { bin!(sp, o, |a: f64, b: f64| a * b) }
+    next F64Div(o) => { bin!(sp, o, |a: f64, b: f64| a / b) }
+    next F64Min(o) => { bin!(sp, o, num::f64_min) }
+    next F64Max(o) => { bin!(sp, o, num::f64_max) }
+    next F64Copysign(o) => { bin!(sp, o, num::f64_copysign) }
+    // ----- conversions -----
+    next I32WrapI64(o) => { un!(sp, o, |a: i64| a as i32) }
+    next I32TruncF32S(o) => { un_trap!(sp, cx, o, num::i32_trunc_f32_s) }
+    next I32TruncF32U(o) => { un_trap!(sp, cx, o, num::i32_trunc_f32_u) }
+    next I32TruncF64S(o) => { un_trap!(sp, cx, o, num::i32_trunc_f64_s) }
+    next I32TruncF64U(o) => { un_trap!(sp, cx, o, num::i32_trunc_f64_u) }
+    next I64ExtendI32S(o) => { un!(sp, o, |a: i32| i64::from(a)) }
+    next I64ExtendI32U(o) => { un!(sp, o, |a: u32| u64::from(a)) }
+    next I64TruncF32S(o) => { un_trap!(sp, cx, o, num::i64_trunc_f32_s) }
+    next I64TruncF32U(o) => { un_trap!(sp, cx, o, num::i64_trunc_f32_u) }
+    next I64TruncF64S(o) => { un_trap!(sp, cx, o, num::i64_trunc_f64_s) }
+    next I64TruncF64U(o) => { un_trap!(sp, cx, o, num::i64_trunc_f64_u) }
+    next F32ConvertI32S(o) => { un!(sp, o, |a: i32| a as f32) }
+    next F32ConvertI32U(o) => { un!(sp, o, |a: u32| a as f32) }
+    next F32ConvertI64S(o) => { un!(sp, o, |a: i64| a as f32) }
+    next F32ConvertI64U(o) => { un!(sp, o, |a: u64| a as f32) }
+    next F32DemoteF64(o) => { un!(sp, o, |a: f64| a as f32) }
+    next F64ConvertI32S(o) => { un!(sp, o, |a: i32| f64::from(a)) }
+    next F64ConvertI32U(o) => { un!(sp, o, |a: u32| f64::from(a)) }
+    next F64ConvertI64S(o) => { un!(sp, o, |a: i64| a as f64) }
+    next F64ConvertI64U(o) => { un!(sp, o, |a: u64| a as f64) }
+    next F64PromoteF32(o) => { un!(sp, o, |a: f32| f64::from(a)) }
+    // Reinterpretations: the slot already holds the bits.
+    next I32ReinterpretF32(o) => { sp.set(o.dst, sp.get(o.src)) }
+    next I64ReinterpretF64(o) => { sp.set(o.dst, sp.get(o.src)) }
+    next F32ReinterpretI32(o) => { sp.set(o.dst, sp.get(o.src)) }
+    next F64ReinterpretI64(o) => { sp.set(o.dst, sp.get(o.src)) }
+    next I32Extend8S(o) => { un!(sp, o, |a: i32| i32::from(a as i8)) }
+    next I32Extend16S(o) => { un!(sp, o, |a: i32| i32::from(a as i16)) }
+    next I64Extend8S(o) => { un!(sp, o, |a: i64| i64::from(a as i8)) }
+    next I64Extend16S(o) => { un!(sp, o, |a: i64| i64::from(a as i16)) }
+    next I64Extend32S(o) => { un!(sp, o, |a: i64| i64::from(a as i32)) }
+    next I32TruncSatF32S(o) => { un!(sp, o, |a: f32| a as i32) }
+    next I32TruncSatF32U(o) => { un!(sp, o, |a: f32| a as u32) }
+    next I32TruncSatF64S(o) => { un!(sp, o, |a: f64| a as i32) }
+    next I32TruncSatF64U(o) => { un!(sp, o, |a: f64| a as u32) }
+    next I64TruncSatF32S(o) => { un!(sp, o, |a: f32| a as i64) }
+    next I64TruncSatF32U(o) => { un!(sp, o, |a: f32| a as u64) }
+    next I64TruncSatF64S(o) => { un!(sp, o, |a: f64| a as i64) }
+    next I64TruncSatF64U(o) => { un!(sp, o, |a: f64| a as u64) }
+    // ----- memory -----
+    next I32Load(o) => { load!(sp, mem, len, cx, o, 4, i32::from_le_bytes) }
+    next I64Load(o) => { load!(sp, mem, len, cx, o, 8, i64::from_le_bytes) }
+    next F32Load(o) => { load!(sp, mem, len, cx, o, 4, u32::from_le_bytes) }
+    next F64Load(o) => { load!(sp, mem, len, cx, o, 8, u64::from_le_bytes) }
+    next I32Load8S(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| i32::from(b[0] as i8)) }
+    next I32Load8U(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| u32::from(b[0])) }
+    next I32Load16S(o) => { load!(sp, mem, len, cx, o, 2, |b| i32::from(i16::from_le_bytes(b))) }
+    next I32Load16U(o) => { load!(sp, mem, len, cx, o, 2, |b| u32::from(u16::from_le_bytes(b))) }
+    next I64Load8S(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| i64::from(b[0] as i8)) }
+    next I64Load8U(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| u64::from(b[0])) }
+    next I64Load16S(o) => { load!(sp, mem, len, cx, o, 2, |b| i64::from(i16::from_le_bytes(b))) }
+    next I64Load16U(o) => { load!(sp, mem, len, cx, o, 2, |b| u64::from(u16::from_le_bytes(b))) }
+    next I64Load32S(o) => { load!(sp, mem, len, cx, o, 4, |b| i64::from(i32::from_le_bytes(b))) }
+    next I64Load32U(o) => { load!(sp, mem, len, cx, o, 4, |b| u64::from(u32::from_le_bytes(b))) }
+    next I32Store(o) => { store!(sp, mem, len, cx, o, 4, |v: u64| (v as u32).to_le_bytes()) }
+    next F32Store(o) => { store!(sp, mem, len, cx, o, 4, |v: u64| (v as u32).to_le_bytes()) }
+    next I64Store(o) => { store!(sp, mem, len, cx, o, 8, |v: u64| v.to_le_bytes()) }
+    next F64Store(o) => { store!(sp, mem, len, cx, o, 8, |v: u64| v.to_le_bytes()) }
+    next I32Store8(o) => { store!(sp, mem, len, cx, o, 1, |v: u64| [v as u8]) }
+    next I64Store8(o) => { store!(sp, mem, len, cx, o, 1, |v: u64| [v as u8]) }
+    next I32Store16(o) => { store!(sp, mem, len, cx, o, 2, |v: u64| (v as u16).to_le_bytes()) }
+    next I64Store16(o) => { store!(sp, mem, len, cx, o, 2, |v: u64| (v as u16).to_le_bytes()) }
+    next I64Store32(o) => { store!(sp, mem, len, cx, o, 4, |v: u64| (v as u32).to_le_bytes()) }
+    // ----- memory (bulk and size) -----
+    next MemorySize { dst } => {
+        sp.set(dst, u64::from((len / crate::memory::PAGE_SIZE) as u32));
+    }
+    ctl MemoryGrow { dst, delta } => {
+        let result = cx.memory_grow(sp.get(delta) as u32);
+        sp.set(dst, Slot::into_slot(result));
+        let (ip, mem, len) = (ip.add(1), cx.mem, cx.len);
+        dispatch!(ip, sp, mem, len, cx)
+    }
+    next MemoryFill { dst, value, len: n } => {
+        let d = sp.get(dst) as u32 as usize;
+        let n = sp.get(n) as u32 as usize;
+        if d + n > len {
+            return cx.trap(TrapCode::MemoryOutOfBounds);
+        }
+        // SAFETY: `d..d + n` lies inside the memory (checked above).
+        std::ptr::write_bytes(mem.add(d), sp.get(value) as u8, n);
+    }
+    next MemoryCopy { dst, src, len: n } => {
+        let d = sp.get(dst) as u32 as usize;
+        let s = sp.get(src) as u32 as usize;
+        let n = sp.get(n) as u32 as usize;
+        if s + n > len || d + n > len {
+            return cx.trap(TrapCode::MemoryOutOfBounds);
+        }
+        // SAFETY: both ranges lie inside the memory (checked above); `copy` allows overlap.
+        std::ptr::copy(mem.add(s), mem.add(d), n);
+    }
+    next MemoryInit { data, dst, src, len: n } => {
+        let seg = &cx.s.datas[cx.inst().datas[data as usize] as usize];
+        let bytes = &seg.bytes[seg.range.clone()];
+        let d = sp.get(dst) as u32 as usize;
+        let s = sp.get(src) as u32 as usize;
+        let n = sp.get(n) as u32 as usize;
+        match bytes.get(s..s + n) {
+            Some(from) if d + n <= len => {
+                // SAFETY: `d..d + n` lies inside the memory (checked), `from` is host data.
+                std::ptr::copy_nonoverlapping(from.as_ptr(), mem.add(d), n);
+            }
+            _ => return cx.trap(TrapCode::MemoryOutOfBounds),
+        }
+    }
+    next DataDrop { data } => {
+        let id = cx.inst().datas[data as usize] as usize;
+        cx.s.datas[id].range = 0..0;
+    }
+    // ----- variables -----
+    next Copy { dst, src } => {
+        sp.set(dst, sp.get(src));
+    }
+    next Copy2 { dst0, src0, dst1, src1 } => {
+        sp.set(dst0, sp.get(src0));
+        sp.set(dst1, sp.get(src1));
+    }
+    next I32LoadAdd { dst, base, index, offset } => {
+        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
+        let p = effective!(mem, len, cx, addr as usize + offset as usize, 4);
+        // SAFETY: checked by `effective!`.
+        let v = std::ptr::read_unaligned(p as *const u32);
+        sp.set(dst, u64::from(u32::from_le(v)));
+    }
+    next I32Load8UAdd { dst, base, index, offset } => {
+        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
+        let p = effective!(mem, len, cx, addr as usize + offset as usize, 1);
+        sp.set(dst, u64::from(*p));
+    }
+    next I32StoreAdd { base, index, value, offset } => {
+        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
+        let p = effective!(mem, len, cx, addr as usize + offset as usize, 4);
+        // SAFETY: checked by `effective!`.
+        std::ptr::write_unaligned(p as *mut u32, (sp.get(value) as u32).to_le());
+    }
+    next Select { dst, cond, a, b } => {
+        let pick = if sp.get(cond) as u32 != 0 { a } else { b };
+        sp.set(dst, sp.get(pick));
+    }
+    next GlobalGet { dst, global } => {
+        let id = cx.inst().globals[global as usize] as usize;
+        sp.set(dst, cx.s.globals[id].value);
+    }
+    next GlobalSet { src, global } => {
+        let id = cx.inst().globals[global as usize] as usize;
+        cx.s.globals[id].value = sp.get(src);
+    }
+    // ----- tables and references -----
+    next TableGet { dst, index, table } => {
+        let t = &cx.s.tables[cx.inst().tables[table as usize] as usize];
+        match t.elems.get(sp.get(index) as u32 as usize) {
+            Some(&r) => sp.set(dst, r),
+            None => return cx.trap(TrapCode::TableOutOfBounds),
+        }
+    }
+    next TableSet { index, value, table } => {
+        let id = cx.inst().tables[table as usize] as usize;
+        match cx.s.tables[id].elems.get_mut(sp.get(index) as u32 as usize) {
+            Some(r) => *r = sp.get(value),
+            None => return cx.trap(TrapCode::TableOutOfBounds),
+        }
+    }
+    next TableSize { dst, table } => {
+        let t = &cx.s.tables[cx.inst().tables[table as usize] as usize];
+        sp.set(dst, t.elems.len() as u64);
+    }
+    next TableGrow { dst, init, delta, table } => {
+        let id = cx.inst().tables[table as usize] as usize;
+        let result = table_grow(
+            &mut cx.s.tables[id],
+            sp.get(delta) as u32 as usize,
+            sp.get(init),
+        );
+        sp.set(dst, Slot::into_slot(result));
+    }
+    next TableFill { index, value, len: n, table } => {
+        let id = cx.inst().tables[table as usize] as usize;
+        let i = sp.get(index) as u32 as usize;
+        let n = sp.get(n) as u32 as usize;
+        match cx.s.tables[id].elems.get_mut(i..i + n) {
+            Some(range) => range.fill(sp.get(value)),
+            None => return cx.trap(TrapCode::TableOutOfBounds),
+        }
+    }
+    next TableCopy { dst, src, len: n, dst_table, src_table } => {
+        let d = sp.get(dst) as u32 as usize;
+        let s = sp.get(src) as u32 as usize;
+        let n = sp.get(n) as u32 as usize;
+        let dt = cx.inst().tables[dst_table as usize] as usize;
+        let st = cx.inst().tables[src_table as usize] as usize;
+        if let Err(code) = table_copy(&mut cx.s.tables, (dt, d), (st, s), n) {
+            return cx.trap(code);
+        }
+    }
+    next TableInit { dst, src, len: n, table, elem } => {
+        let inst = cx.inst();
+        let (e, t) = (inst.elems[elem as usize] as usize, inst.tables[table as usize] as usize);
+        let seg = &cx.s.elems[e];
+        let d = sp.get(dst) as u32 as usize;
+        let s = sp.get(src) as u32 as usize;
+        let n = sp.get(n) as u32 as usize;
+        match (seg.get(s..s + n), cx.s.tables[t].elems.get_mut(d..d + n)) {
+            (Some(from), Some(to)) => to.copy_from_slice(from),
+            _ => return cx.trap(TrapCode::TableOutOfBounds),
+        }
+    }
+    next ElemDrop { elem } => {
+        let id = cx.inst().elems[elem as usize] as usize;
+        cx.s.elems[id] = Box::new([]);
+    }
+    next RefFunc { dst, func } => {
+        sp.set(dst, u64::from(cx.inst().funcs[func as usize]) + 1);
+    }
+    next RefIsNull { dst, src } => {
+        sp.set(dst, u64::from(sp.get(src) == 0));
+    }
+    // ----- control -----
+    ctl Trap(code) => {
+        cx.trap(code)
+    }
+    ctl Jump { offset } => {
+        jump!(ip, sp, mem, len, cx, offset)
+    }
+    ctl JumpIfNez { cond, offset } => {
+        if sp.get(cond) as u32 != 0 {
+            jump!(ip, sp, mem, len, cx, offset);
+        }
+        let ip = ip.add(1);
+        dispatch!(ip, sp, mem, len, cx)
+    }
+    ctl JumpIfEqz { cond, offset } => {
+        if sp.get(cond) as u32 == 0 {
+            jump!(ip, sp, mem, len, cx, offset);
+        }
+        let ip = ip.add(1);
+        dispatch!(ip, sp, mem, len, cx)
+    }
+    ctl JumpIfI32Eq { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a == b) }
+    ctl JumpIfI32Ne { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a != b) }
+    ctl JumpIfI32LtS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i32, b: i32| a < b) }
+    ctl JumpIfI32LtU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a < b) }
+    ctl JumpIfI32GtS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i32, b: i32| a > b) }
+    ctl JumpIfI32GtU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a > b) }
+    ctl JumpIfI32LeS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i32, b: i32| a <= b) }
+    ctl JumpIfI32LeU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a <= b) }
+    ctl JumpIfI32GeS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i32, b: i32| a >= b) }
+    ctl JumpIfI32GeU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a >= b) }
+    ctl JumpIfI32AndNez { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a & b != 0) }
+    ctl JumpIfI32AndEqz { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a & b == 0) }
+    ctl JumpIfI64Eq { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u64, b: u64| a == b) }
+    ctl JumpIfI64Ne { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u64, b: u64| a != b) }
+    ctl JumpIfI64LtS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i64, b: i64| a < b) }
+    ctl JumpIfI64LtU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u64, b: u64| a < b) }
+    ctl JumpIfI64GtS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i64, b: i64| a > b) }
+    ctl JumpIfI64GtU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u64, b: u64| a > b) }
+    ctl JumpIfI64LeS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i64, b: i64| a <= b) }
+    ctl JumpIfI64LeU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u64, b: u64| a <= b) }
+    ctl JumpIfI64GeS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i64, b: i64| a >= b) }
+    ctl JumpIfI64GeU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u64, b: u64| a >= b) }
+    ctl JumpTable { index, len: n } => {
+        // The `n + 1` entries that follow are `Jump`s (the last is the default).
+        let i = (sp.get(index) as u32).min(n);
+        let ip = ip.add(1 + i as usize);
+        dispatch!(ip, sp, mem, len, cx)
+    }
+    ctl Return {} => {
+        resume!(cx, cx.ret())
+    }
+    ctl Return1 { src } => {
+        sp.set(0, sp.get(src));
+        resume!(cx, cx.ret())
+    }
+    ctl ReturnMany { base, count } => {
+        // SAFETY: `verify` checked `base..base + count` lies inside the frame; overlap is
+        // allowed.
+        std::ptr::copy(sp.0.add(base as usize), sp.0, count as usize);
+        resume!(cx, cx.ret())
+    }
+    ctl Call { func, base } => {
+        let target = cx.inst().funcs[func as usize];
+        resume!(cx, cx.call(ip, target, base))
+    }
+    ctl CallIndirect { ty, index, base, table } => {
+        let inst = cx.inst();
+        let t = &cx.s.tables[inst.tables[table as usize] as usize];
+        let Some(&entry) = t.elems.get(sp.get(index) as u32 as usize) else {
+            return cx.trap(TrapCode::UndefinedElement);
+        };
+        let Some(target) = entry.checked_sub(1).map(|f| f as u32) else {
+            return cx.trap(TrapCode::IndirectCallToNull);
+        };
+        if cx.s.funcs[target as usize].ty != inst.type_ids[ty as usize] {
+            return cx.trap(TrapCode::BadSignature);
+        }
+        resume!(cx, cx.call(ip, target, base))
+    }
+}
+
+/// `table.grow`: the old size, or -1. Tables are capped at 10M entries so no guest can make
+/// the host allocate unboundedly; growing past that fails like hitting the maximum.
+#[cold]
+fn table_grow(t: &mut crate::store::TableEntity, delta: usize, init: u64) -> i32 {
+    let old = t.elems.len();
+    let max = t.ty.limits.max.unwrap_or(u32::MAX) as usize;
+    match old.checked_add(delta) {
+        Some(new) if new <= max && new <= 10_000_000 => {
+            t.elems.resize(new, init);
+            old as u32 as i32
+        }
+        _ => -1,
+    }
+}
+
+/// `table.copy` between tables `dst.0` and `src.0` (store ids) at element `dst.1`/`src.1`.
+#[cold]
+fn table_copy(
+    tables: &mut [crate::store::TableEntity],
+    (dt, d): (usize, usize),
+    (st, s): (usize, usize),
+    n: usize,
+) -> Result<(), TrapCode> {
+    if s + n > tables[st].elems.len() || d + n > tables[dt].elems.len() {
+        return Err(TrapCode::TableOutOfBounds);
+    }
+    if dt == st {
+        tables[dt].elems.copy_within(s..s + n, d);
+    } else {
+        let items: Vec<u64> = tables[st].elems[s..s + n].to_vec();
+        tables[dt].elems[d..d + n].copy_from_slice(&items);
+    }
+    Ok(())
+}
+
+/// Runs the top frame until the frame at depth `entry_depth` returns, a host function is
+/// called or a trap.
+#[cfg(wasmi_py_tail)]
+fn execute(cx: &mut Cx<'_>) -> Done {
+    let (ip, sp, mem, len) = (cx.ip, cx.sp, cx.mem, cx.len);
+    // SAFETY: `Cx::new` made the top frame current: its resume point in verified code,
+    // its slots, its instance's memory.
+    unsafe { ((*ip).handler)(ip, sp, mem, len, cx) }
+}
+
+/// Runs the top frame until the frame at depth `entry_depth` returns, a host function is
+/// called or a trap.
+#[cfg(not(wasmi_py_tail))]
+fn execute(cx: &mut Cx<'_>) -> Done {
+    loop {
+        let (ip, sp, mem, len) = (cx.ip, cx.sp, cx.mem, cx.len);
+        // SAFETY: `Cx::new` and every handler returning `Continue` left `cx` at a valid
+        // resume point (see `Handler`).
+        match unsafe { ((*ip).handler)(ip, sp, mem, len, cx) } {
+            Done::Continue => {}
+            done => return done,
+        }
+    }
+}
+
 /// Runs until the frame at depth `entry_depth` returns or a host call is needed.
-#[allow(clippy::cognitive_complexity)]
 fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
-    let limits = Limits::of(s);
-    {
-        let Some(frame) = s.frames.last() else {
-            return Ok(Exit::Returned);
-        };
-        // SAFETY: frames point at code owned by their instance's module, which the store
-        // keeps alive (see `push_frame`).
-        let mut code: &CompiledFunc = unsafe { &*frame.code.0 };
-        let (mut fp, mut instance_id) = (frame.fp, frame.instance);
-        let mut ip = frame.ip;
-        let mut instrs: &[Instr] = &code.instrs;
-        let StoreInner {
-            funcs,
-            instances,
-            memories,
-            tables,
-            globals,
-            elems,
-            datas,
-            stack,
-            frames,
-            fuel,
-            ..
-        } = &mut *s;
-        let mut inst = &instances[instance_id as usize];
-        let mut mem_id = inst.memories.first().map(|&m| m as usize);
-        let mut mem: &mut [u8] = match mem_id {
-            Some(m) => memories[m].data_mut(),
-            None => &mut [],
-        };
-        let mut regs = Regs::new(&mut stack[fp..fp + code.frame_size]);
-        // Makes the frame on top of `frames` current: code, slots, and (only when the
-        // instance changes) instance and memory. Calls and returns switch frames in place,
-        // without leaving the loop.
-        macro_rules! switch_to_top_frame {
-            () => {{
-                let frame = frames.last().expect("a frame to switch to");
-                // SAFETY: frames point at store-owned code (see `push_frame`).
-                code = unsafe { &*frame.code.0 };
-                instrs = &code.instrs;
-                fp = frame.fp;
-                ip = frame.ip;
-                if frame.instance != instance_id {
-                    instance_id = frame.instance;
-                    inst = &instances[instance_id as usize];
-                    mem_id = inst.memories.first().map(|&m| m as usize);
-                    mem = match mem_id {
-                        Some(m) => memories[m].data_mut(),
-                        None => &mut [],
-                    };
-                }
-                regs = Regs::new(&mut stack[fp..fp + code.frame_size]);
-                continue;
-            }};
+    if s.frames.len() <= entry_depth {
+        return Ok(Exit::Returned);
+    }
+    let mut cx = Cx::new(s, entry_depth);
+    match execute(&mut cx) {
+        Done::Return => Ok(Exit::Returned),
+        Done::Host => {
+            let (func, base) = cx.host;
+            Ok(Exit::Host { func, base })
         }
-        // Relative jump; backward jumps (loops) consume fuel when metering.
-        macro_rules! jump {
-            ($offset:expr) => {{
-                let offset: i32 = $offset;
-                if offset < 0 {
-                    if let Some(f) = fuel.as_mut() {
-                        if *f == 0 {
-                            return Err(trap(TrapCode::OutOfFuel));
-                        }
-                        *f -= 1;
-                    }
-                }
-                ip = ip.wrapping_add_signed(offset as isize);
-                continue;
-            }};
-        }
-        // Calls function `target` (store id) with its frame at absolute slot `callee_fp`:
-        // a host function leaves the loop, a wasm function's frame becomes current.
-        macro_rules! enter_callee {
-            ($target:expr, $callee_fp:expr) => {{
-                let (target, callee_fp): (u32, usize) = ($target, $callee_fp);
-                frames.last_mut().expect("current frame").ip = ip + 1;
-                match funcs[target as usize].kind {
-                    FuncKind::Host { .. } => {
-                        return Ok(Exit::Host {
-                            func: target,
-                            base: callee_fp,
-                        })
-                    }
-                    FuncKind::Wasm { instance, defined } => {
-                        if let Some(f) = fuel.as_mut() {
-                            if *f == 0 {
-                                return Err(trap(TrapCode::OutOfFuel));
-                            }
-                            *f -= 1;
-                        }
-                        let callee = code_of(instances, instance, defined)?;
-                        push_frame(frames, stack, limits, target, instance, callee, callee_fp)?;
-                        switch_to_top_frame!();
-                    }
-                }
-            }};
-        }
-        // Fused compare-and-branch.
-        macro_rules! cmp_jump {
-            ($lhs:ident, $rhs:ident, $offset:ident, $cmp:expr) => {{
-                if $cmp(
-                    Slot::from_slot(regs[$lhs as usize]),
-                    Slot::from_slot(regs[$rhs as usize]),
-                ) {
-                    jump!($offset);
-                }
-            }};
-        }
-        loop {
-            debug_assert!(ip < instrs.len());
-            // SAFETY: `verify` proved every jump target and every fall-through successor of
-            // this function's instructions is an index into `instrs`, and frames start at 0
-            // or resume after a (non-terminal) call.
-            let instr = unsafe { *instrs.get_unchecked(ip) };
-            match instr {
-                // ----- i32 -----
-                Instr::I32Eqz(o) => un!(regs, o, |a: i32| (a == 0) as i32),
-                Instr::I32Eq(o) => bin!(regs, o, |a: i32, b: i32| (a == b) as i32),
-                Instr::I32Ne(o) => bin!(regs, o, |a: i32, b: i32| (a != b) as i32),
-                Instr::I32LtS(o) => bin!(regs, o, |a: i32, b: i32| (a < b) as i32),
-                Instr::I32LtU(o) => bin!(regs, o, |a: u32, b: u32| (a < b) as i32),
-                Instr::I32GtS(o) => bin!(regs, o, |a: i32, b: i32| (a > b) as i32),
-                Instr::I32GtU(o) => bin!(regs, o, |a: u32, b: u32| (a > b) as i32),
-                Instr::I32LeS(o) => bin!(regs, o, |a: i32, b: i32| (a <= b) as i32),
-                Instr::I32LeU(o) => bin!(regs, o, |a: u32, b: u32| (a <= b) as i32),
-                Instr::I32GeS(o) => bin!(regs, o, |a: i32, b: i32| (a >= b) as i32),
-                Instr::I32GeU(o) => bin!(regs, o, |a: u32, b: u32| (a >= b) as i32),
-                Instr::I32Clz(o) => un!(regs, o, |a: u32| a.leading_zeros()),
-                Instr::I32Ctz(o) => un!(regs, o, |a: u32| a.trailing_zeros()),
-                Instr::I32Popcnt(o) => un!(regs, o, |a: u32| a.count_ones()),
-                Instr::I32Add(o) => bin!(regs, o, |a: i32, b: i32| a.wrapping_add(b)),
-                Instr::I32Sub(o) => bin!(regs, o, |a: i32, b: i32| a.wrapping_sub(b)),
-                Instr::I32Mul(o) => bin!(regs, o, |a: i32, b: i32| a.wrapping_mul(b)),
-                Instr::I32DivS(o) => bin_trap!(regs, o, num::i32_div_s),
-                Instr::I32DivU(o) => bin_trap!(regs, o, num::i32_div_u),
-                Instr::I32RemS(o) => bin_trap!(regs, o, num::i32_rem_s),
-                Instr::I32RemU(o) => bin_trap!(regs, o, num::i32_rem_u),
-                Instr::I32And(o) => bin!(regs, o, |a: u32, b: u32| a & b),
-                Instr::I32Or(o) => bin!(regs, o, |a: u32, b: u32| a | b),
-                Instr::I32Xor(o) => bin!(regs, o, |a: u32, b: u32| a ^ b),
-                Instr::I32Shl(o) => bin!(regs, o, num::i32_shl),
-                Instr::I32ShrS(o) => bin!(regs, o, num::i32_shr_s),
-                Instr::I32ShrU(o) => bin!(regs, o, num::i32_shr_u),
-                Instr::I32Rotl(o) => bin!(regs, o, num::i32_rotl),
-                Instr::I32Rotr(o) => bin!(regs, o, num::i32_rotr),
-                // ----- i64 -----
-                Instr::I64Eqz(o) => un!(regs, o, |a: i64| (a == 0) as i32),
-                Instr::I64Eq(o) => bin!(regs, o, |a: i64, b: i64| (a == b) as i32),
-                Instr::I64Ne(o) => bin!(regs, o, |a: i64, b: i64| (a != b) as i32),
-                Instr::I64LtS(o) => bin!(regs, o, |a: i64, b: i64| (a < b) as i32),
-                Instr::I64LtU(o) => bin!(regs, o, |a: u64, b: u64| (a < b) as i32),
-                Instr::I64GtS(o) => bin!(regs, o, |a: i64, b: i64| (a > b) as i32),
-                Instr::I64GtU(o) => bin!(regs, o, |a: u64, b: u64| (a > b) as i32),
-                Instr::I64LeS(o) => bin!(regs, o, |a: i64, b: i64| (a <= b) as i32),
-                Instr::I64LeU(o) => bin!(regs, o, |a: u64, b: u64| (a <= b) as i32),
-                Instr::I64GeS(o) => bin!(regs, o, |a: i64, b: i64| (a >= b) as i32),
-                Instr::I64GeU(o) => bin!(regs, o, |a: u64, b: u64| (a >= b) as i32),
-                Instr::I64Clz(o) => un!(regs, o, |a: u64| u64::from(a.leading_zeros())),
-                Instr::I64Ctz(o) => un!(regs, o, |a: u64| u64::from(a.trailing_zeros())),
-                Instr::I64Popcnt(o) => un!(regs, o, |a: u64| u64::from(a.count_ones())),
-                Instr::I64Add(o) => bin!(regs, o, |a: i64, b: i64| a.wrapping_add(b)),
-                Instr::I64Sub(o) => bin!(regs, o, |a: i64, b: i64| a.wrapping_sub(b)),
-                Instr::I64Mul(o) => bin!(regs, o, |a: i64, b: i64| a.wrapping_mul(b)),
-                Instr::I64DivS(o) => bin_trap!(regs, o, num::i64_div_s),
-                Instr::I64DivU(o) => bin_trap!(regs, o, num::i64_div_u),
-                Instr::I64RemS(o) => bin_trap!(regs, o, num::i64_rem_s),
-                Instr::I64RemU(o) => bin_trap!(regs, o, num::i64_rem_u),
-                Instr::I64And(o) => bin!(regs, o, |a: u64, b: u64| a & b),
-                Instr::I64Or(o) => bin!(regs, o, |a: u64, b: u64| a | b),
-                Instr::I64Xor(o) => bin!(regs, o, |a: u64, b: u64| a ^ b),
-                Instr::I64Shl(o) => bin!(regs, o, num::i64_shl),
-                Instr::I64ShrS(o) => bin!(regs, o, num::i64_shr_s),
-                Instr::I64ShrU(o) => bin!(regs, o, num::i64_shr_u),
-                Instr::I64Rotl(o) => bin!(regs, o, num::i64_rotl),
-                Instr::I64Rotr(o) => bin!(regs, o, num::i64_rotr),
-                // ----- f32 -----
-                Instr::F32Eq(o) => bin!(regs, o, |a: f32, b: f32| (a == b) as i32),
-                Instr::F32Ne(o) => bin!(regs, o, |a: f32, b: f32| (a != b) as i32),
-                Instr::F32Lt(o) => bin!(regs, o, |a: f32, b: f32| (a < b) as i32),
-                Instr::F32Gt(o) => bin!(regs, o, |a: f32, b: f32| (a > b) as i32),
-                Instr::F32Le(o) => bin!(regs, o, |a: f32, b: f32| (a <= b) as i32),
-                Instr::F32Ge(o) => bin!(regs, o, |a: f32, b: f32| (a >= b) as i32),
-                Instr::F32Abs(o) => un!(regs, o, num::f32_abs),
-                Instr::F32Neg(o) => un!(regs, o, num::f32_neg),
-                Instr::F32Ceil(o) => un!(regs, o, num::f32_ceil),
-                Instr::F32Floor(o) => un!(regs, o, num::f32_floor),
-                Instr::F32Trunc(o) => un!(regs, o, num::f32_trunc),
-                Instr::F32Nearest(o) => un!(regs, o, num::f32_nearest),
-                Instr::F32Sqrt(o) => un!(regs, o, num::f32_sqrt),
-                Instr::F32Add(o) => bin!(regs, o, |a: f32, b: f32| a + b),
-                Instr::F32Sub(o) => bin!(regs, o, |a: f32, b: f32| a - b),
-                Instr::F32Mul(o) => bin!(regs, o, |a: f32, b: f32| a * b),
-                Instr::F32Div(o) => bin!(regs, o, |a: f32, b: f32| a / b),
-                Instr::F32Min(o) => bin!(regs, o, num::f32_min),
-                Instr::F32Max(o) => bin!(regs, o, num::f32_max),
-                Instr::F32Copysign(o) => bin!(regs, o, num::f32_copysign),
-                // ----- f64 -----
-                Instr::F64Eq(o) => bin!(regs, o, |a: f64, b: f64| (a == b) as i32),
-                Instr::F64Ne(o) => bin!(regs, o, |a: f64, b: f64| (a != b) as i32),
-                Instr::F64Lt(o) => bin!(regs, o, |a: f64, b: f64| (a < b) as i32),
-                Instr::F64Gt(o) => bin!(regs, o, |a: f64, b: f64| (a > b) as i32),
-                Instr::F64Le(o) => bin!(regs, o, |a: f64, b: f64| (a <= b) as i32),
-                Instr::F64Ge(o) => bin!(regs, o, |a: f64, b: f64| (a >= b) as i32),
-                Instr::F64Abs(o) => un!(regs, o, num::f64_abs),
-                Instr::F64Neg(o) => un!(regs, o, num::f64_neg),
-                Instr::F64Ceil(o) => un!(regs, o, num::f64_ceil),
-                Instr::F64Floor(o) => un!(regs, o, num::f64_floor),
-                Instr::F64Trunc(o) => un!(regs, o, num::f64_trunc),
-                Instr::F64Nearest(o) => un!(regs, o, num::f64_nearest),
-                Instr::F64Sqrt(o) => un!(regs, o, num::f64_sqrt),
-                Instr::F64Add(o) => bin!(regs, o, |a: f64, b: f64| a + b),
-                Instr::F64Sub(o) => bin!(regs, o, |a: f64, b: f64| a - b),
-                Instr::F64Mul(o) => bin!(regs, o, |a: f64, b: f64| a * b),
-                Instr::F64Div(o) => bin!(regs, o, |a: f64, b: f64| a / b),
-                Instr::F64Min(o) => bin!(regs, o, num::f64_min),
-                Instr::F64Max(o) => bin!(regs, o, num::f64_max),
-                Instr::F64Copysign(o) => bin!(regs, o, num::f64_copysign),
-                // ----- conversions -----
-                Instr::I32WrapI64(o) => un!(regs, o, |a: i64| a as i32),
-                Instr::I32TruncF32S(o) => un_trap!(regs, o, num::i32_trunc_f32_s),
-                Instr::I32TruncF32U(o) => un_trap!(regs, o, num::i32_trunc_f32_u),
-                Instr::I32TruncF64S(o) => un_trap!(regs, o, num::i32_trunc_f64_s),
-                Instr::I32TruncF64U(o) => un_trap!(regs, o, num::i32_trunc_f64_u),
-                Instr::I64ExtendI32S(o) => un!(regs, o, |a: i32| i64::from(a)),
-                Instr::I64ExtendI32U(o) => un!(regs, o, |a: u32| u64::from(a)),
-                Instr::I64TruncF32S(o) => un_trap!(regs, o, num::i64_trunc_f32_s),
-                Instr::I64TruncF32U(o) => un_trap!(regs, o, num::i64_trunc_f32_u),
-                Instr::I64TruncF64S(o) => un_trap!(regs, o, num::i64_trunc_f64_s),
-                Instr::I64TruncF64U(o) => un_trap!(regs, o, num::i64_trunc_f64_u),
-                Instr::F32ConvertI32S(o) => un!(regs, o, |a: i32| a as f32),
-                Instr::F32ConvertI32U(o) => un!(regs, o, |a: u32| a as f32),
-                Instr::F32ConvertI64S(o) => un!(regs, o, |a: i64| a as f32),
-                Instr::F32ConvertI64U(o) => un!(regs, o, |a: u64| a as f32),
-                Instr::F32DemoteF64(o) => un!(regs, o, |a: f64| a as f32),
-                Instr::F64ConvertI32S(o) => un!(regs, o, |a: i32| f64::from(a)),
-                Instr::F64ConvertI32U(o) => un!(regs, o, |a: u32| f64::from(a)),
-                Instr::F64ConvertI64S(o) => un!(regs, o, |a: i64| a as f64),
-                Instr::F64ConvertI64U(o) => un!(regs, o, |a: u64| a as f64),
-                Instr::F64PromoteF32(o) => un!(regs, o, |a: f32| f64::from(a)),
-                // Reinterpretations: the slot already holds the bits.
-                Instr::I32ReinterpretF32(o)
-                | Instr::I64ReinterpretF64(o)
-                | Instr::F32ReinterpretI32(o)
-                | Instr::F64ReinterpretI64(o) => regs[o.dst as usize] = regs[o.src as usize],
-                Instr::I32Extend8S(o) => un!(regs, o, |a: i32| i32::from(a as i8)),
-                Instr::I32Extend16S(o) => un!(regs, o, |a: i32| i32::from(a as i16)),
-                Instr::I64Extend8S(o) => un!(regs, o, |a: i64| i64::from(a as i8)),
-                Instr::I64Extend16S(o) => un!(regs, o, |a: i64| i64::from(a as i16)),
-                Instr::I64Extend32S(o) => un!(regs, o, |a: i64| i64::from(a as i32)),
-                Instr::I32TruncSatF32S(o) => un!(regs, o, |a: f32| a as i32),
-                Instr::I32TruncSatF32U(o) => un!(regs, o, |a: f32| a as u32),
-                Instr::I32TruncSatF64S(o) => un!(regs, o, |a: f64| a as i32),
-                Instr::I32TruncSatF64U(o) => un!(regs, o, |a: f64| a as u32),
-                Instr::I64TruncSatF32S(o) => un!(regs, o, |a: f32| a as i64),
-                Instr::I64TruncSatF32U(o) => un!(regs, o, |a: f32| a as u64),
-                Instr::I64TruncSatF64S(o) => un!(regs, o, |a: f64| a as i64),
-                Instr::I64TruncSatF64U(o) => un!(regs, o, |a: f64| a as u64),
-                // ----- memory -----
-                Instr::I32Load(o) => load!(regs, mem, o, 4, i32::from_le_bytes),
-                Instr::I64Load(o) => load!(regs, mem, o, 8, i64::from_le_bytes),
-                Instr::F32Load(o) => load!(regs, mem, o, 4, u32::from_le_bytes),
-                Instr::F64Load(o) => load!(regs, mem, o, 8, u64::from_le_bytes),
-                Instr::I32Load8S(o) => load!(regs, mem, o, 1, |b: [u8; 1]| i32::from(b[0] as i8)),
-                Instr::I32Load8U(o) => load!(regs, mem, o, 1, |b: [u8; 1]| u32::from(b[0])),
-                Instr::I32Load16S(o) => {
-                    load!(regs, mem, o, 2, |b| i32::from(i16::from_le_bytes(b)))
-                }
-                Instr::I32Load16U(o) => {
-                    load!(regs, mem, o, 2, |b| u32::from(u16::from_le_bytes(b)))
-                }
-                Instr::I64Load8S(o) => load!(regs, mem, o, 1, |b: [u8; 1]| i64::from(b[0] as i8)),
-                Instr::I64Load8U(o) => load!(regs, mem, o, 1, |b: [u8; 1]| u64::from(b[0])),
-                Instr::I64Load16S(o) => {
-                    load!(regs, mem, o, 2, |b| i64::from(i16::from_le_bytes(b)))
-                }
-                Instr::I64Load16U(o) => {
-                    load!(regs, mem, o, 2, |b| u64::from(u16::from_le_bytes(b)))
-                }
-                Instr::I64Load32S(o) => {
-                    load!(regs, mem, o, 4, |b| i64::from(i32::from_le_bytes(b)))
-                }
-                Instr::I64Load32U(o) => {
-                    load!(regs, mem, o, 4, |b| u64::from(u32::from_le_bytes(b)))
-                }
-                Instr::I32Store(o) | Instr::F32Store(o) => {
-                    store!(regs, mem, o, 4, |v: u64| (v as u32).to_le_bytes())
-                }
-                Instr::I64Store(o) | Instr::F64Store(o) => {
-                    store!(regs, mem, o, 8, |v: u64| v.to_le_bytes())
-                }
-                Instr::I32Store8(o) | Instr::I64Store8(o) => {
-                    store!(regs, mem, o, 1, |v: u64| [v as u8])
-                }
-                Instr::I32Store16(o) | Instr::I64Store16(o) => {
-                    store!(regs, mem, o, 2, |v: u64| (v as u16).to_le_bytes())
-                }
-                Instr::I64Store32(o) => store!(regs, mem, o, 4, |v: u64| (v as u32).to_le_bytes()),
-                Instr::MemorySize { dst } => {
-                    regs[dst as usize] = u64::from((mem.len() / crate::memory::PAGE_SIZE) as u32);
-                }
-                Instr::MemoryGrow { dst, delta } => {
-                    let delta = regs[delta as usize] as u32;
-                    let m = mem_id.expect("validated: memory exists");
-                    let result = memories[m].grow(delta).map_or(-1i32, |old| old as i32);
-                    mem = memories[m].data_mut();
-                    regs[dst as usize] = Slot::into_slot(result);
-                }
-                Instr::MemoryFill { dst, value, len } => {
-                    let d = regs[dst as usize] as u32 as usize;
-                    let n = regs[len as usize] as u32 as usize;
-                    match mem.get_mut(d..d + n) {
-                        Some(range) => range.fill(regs[value as usize] as u8),
-                        None => return Err(trap(TrapCode::MemoryOutOfBounds)),
-                    }
-                }
-                Instr::MemoryCopy { dst, src, len } => {
-                    let d = regs[dst as usize] as u32 as usize;
-                    let sr = regs[src as usize] as u32 as usize;
-                    let n = regs[len as usize] as u32 as usize;
-                    if sr + n > mem.len() || d + n > mem.len() {
-                        return Err(trap(TrapCode::MemoryOutOfBounds));
-                    }
-                    mem.copy_within(sr..sr + n, d);
-                }
-                Instr::MemoryInit {
-                    data,
-                    dst,
-                    src,
-                    len,
-                } => {
-                    let seg = &datas[inst.datas[data as usize] as usize];
-                    let bytes = &seg.bytes[seg.range.clone()];
-                    let d = regs[dst as usize] as u32 as usize;
-                    let sr = regs[src as usize] as u32 as usize;
-                    let n = regs[len as usize] as u32 as usize;
-                    match (bytes.get(sr..sr + n), mem.get_mut(d..d + n)) {
-                        (Some(from), Some(to)) => to.copy_from_slice(from),
-                        _ => return Err(trap(TrapCode::MemoryOutOfBounds)),
-                    }
-                }
-                Instr::DataDrop { data } => {
-                    datas[inst.datas[data as usize] as usize].range = 0..0;
-                }
-                // ----- variables -----
-                Instr::Copy { dst, src } => regs[dst as usize] = regs[src as usize],
-                Instr::Copy2 {
-                    dst0,
-                    src0,
-                    dst1,
-                    src1,
-                } => {
-                    regs[dst0 as usize] = regs[src0 as usize];
-                    regs[dst1 as usize] = regs[src1 as usize];
-                }
-                Instr::I32LoadAdd {
-                    dst,
-                    base,
-                    index,
-                    offset,
-                } => {
-                    let addr =
-                        (regs[base as usize] as u32).wrapping_add(regs[index as usize] as u32);
-                    let ea = addr as usize + offset as usize;
-                    match mem
-                        .get(ea..ea + 4)
-                        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                    {
-                        Some(bytes) => regs[dst as usize] = u64::from(u32::from_le_bytes(bytes)),
-                        None => return Err(trap(TrapCode::MemoryOutOfBounds)),
-                    }
-                }
-                Instr::I32Load8UAdd {
-                    dst,
-                    base,
-                    index,
-                    offset,
-                } => {
-                    let addr =
-                        (regs[base as usize] as u32).wrapping_add(regs[index as usize] as u32);
-                    match mem.get(addr as usize + offset as usize) {
-                        Some(&byte) => regs[dst as usize] = u64::from(byte),
-                        None => return Err(trap(TrapCode::MemoryOutOfBounds)),
-                    }
-                }
-                Instr::I32StoreAdd {
-                    base,
-                    index,
-                    value,
-                    offset,
-                } => {
-                    let addr =
-                        (regs[base as usize] as u32).wrapping_add(regs[index as usize] as u32);
-                    let ea = addr as usize + offset as usize;
-                    let bytes = (regs[value as usize] as u32).to_le_bytes();
-                    match mem.get_mut(ea..ea + 4) {
-                        Some(dst) => dst.copy_from_slice(&bytes),
-                        None => return Err(trap(TrapCode::MemoryOutOfBounds)),
-                    }
-                }
-                Instr::Select { dst, cond, a, b } => {
-                    let pick = if regs[cond as usize] as u32 != 0 {
-                        a
-                    } else {
-                        b
-                    };
-                    regs[dst as usize] = regs[pick as usize];
-                }
-                Instr::GlobalGet { dst, global } => {
-                    regs[dst as usize] = globals[inst.globals[global as usize] as usize].value;
-                }
-                Instr::GlobalSet { src, global } => {
-                    globals[inst.globals[global as usize] as usize].value = regs[src as usize];
-                }
-                // ----- tables and references -----
-                Instr::TableGet { dst, index, table } => {
-                    let t = &tables[inst.tables[table as usize] as usize];
-                    match t.elems.get(regs[index as usize] as u32 as usize) {
-                        Some(&r) => regs[dst as usize] = r,
-                        None => return Err(trap(TrapCode::TableOutOfBounds)),
-                    }
-                }
-                Instr::TableSet {
-                    index,
-                    value,
-                    table,
-                } => {
-                    let t = &mut tables[inst.tables[table as usize] as usize];
-                    match t.elems.get_mut(regs[index as usize] as u32 as usize) {
-                        Some(r) => *r = regs[value as usize],
-                        None => return Err(trap(TrapCode::TableOutOfBounds)),
-                    }
-                }
-                Instr::TableSize { dst, table } => {
-                    let t = &tables[inst.tables[table as usize] as usize];
-                    regs[dst as usize] = t.elems.len() as u64;
-                }
-                Instr::TableGrow {
-                    dst,
-                    init,
-                    delta,
-                    table,
-                } => {
-                    let t = &mut tables[inst.tables[table as usize] as usize];
-                    let old = t.elems.len();
-                    let delta = regs[delta as usize] as u32 as usize;
-                    let max = t.ty.limits.max.unwrap_or(u32::MAX) as usize;
-                    // Tables are capped at 10M entries here so no guest can make the host
-                    // allocate unboundedly; growing past that fails like hitting the max.
-                    let result = match old.checked_add(delta) {
-                        Some(new) if new <= max && new <= 10_000_000 => {
-                            t.elems.resize(new, regs[init as usize]);
-                            old as u32 as i32
-                        }
-                        _ => -1,
-                    };
-                    regs[dst as usize] = Slot::into_slot(result);
-                }
-                Instr::TableFill {
-                    index,
-                    value,
-                    len,
-                    table,
-                } => {
-                    let t = &mut tables[inst.tables[table as usize] as usize];
-                    let i = regs[index as usize] as u32 as usize;
-                    let n = regs[len as usize] as u32 as usize;
-                    match t.elems.get_mut(i..i + n) {
-                        Some(range) => range.fill(regs[value as usize]),
-                        None => return Err(trap(TrapCode::TableOutOfBounds)),
-                    }
-                }
-                Instr::TableCopy {
-                    dst,
-                    src,
-                    len,
-                    dst_table,
-                    src_table,
-                } => {
-                    let d = regs[dst as usize] as u32 as usize;
-                    let sr = regs[src as usize] as u32 as usize;
-                    let n = regs[len as usize] as u32 as usize;
-                    let dt = inst.tables[dst_table as usize] as usize;
-                    let st = inst.tables[src_table as usize] as usize;
-                    if sr + n > tables[st].elems.len() || d + n > tables[dt].elems.len() {
-                        return Err(trap(TrapCode::TableOutOfBounds));
-                    }
-                    if dt == st {
-                        tables[dt].elems.copy_within(sr..sr + n, d);
-                    } else {
-                        let items: Vec<u64> = tables[st].elems[sr..sr + n].to_vec();
-                        tables[dt].elems[d..d + n].copy_from_slice(&items);
-                    }
-                }
-                Instr::TableInit {
-                    dst,
-                    src,
-                    len,
-                    table,
-                    elem,
-                } => {
-                    let seg = &elems[inst.elems[elem as usize] as usize];
-                    let t = &mut tables[inst.tables[table as usize] as usize];
-                    let d = regs[dst as usize] as u32 as usize;
-                    let sr = regs[src as usize] as u32 as usize;
-                    let n = regs[len as usize] as u32 as usize;
-                    match (seg.get(sr..sr + n), t.elems.get_mut(d..d + n)) {
-                        (Some(from), Some(to)) => to.copy_from_slice(from),
-                        _ => return Err(trap(TrapCode::TableOutOfBounds)),
-                    }
-                }
-                Instr::ElemDrop { elem } => {
-                    elems[inst.elems[elem as usize] as usize] = Box::new([]);
-                }
-                Instr::RefFunc { dst, func } => {
-                    regs[dst as usize] = u64::from(inst.funcs[func as usize]) + 1;
-                }
-                Instr::RefIsNull { dst, src } => {
-                    regs[dst as usize] = u64::from(regs[src as usize] == 0);
-                }
-                // ----- control -----
-                Instr::Trap(code) => return Err(trap(code)),
-                Instr::Jump { offset } => jump!(offset),
-                Instr::JumpIfNez { cond, offset } => {
-                    if regs[cond as usize] as u32 != 0 {
-                        jump!(offset);
-                    }
-                }
-                Instr::JumpIfEqz { cond, offset } => {
-                    if regs[cond as usize] as u32 == 0 {
-                        jump!(offset);
-                    }
-                }
-                Instr::JumpIfI32Eq { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a == b)
-                }
-                Instr::JumpIfI32AndNez { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a & b != 0)
-                }
-                Instr::JumpIfI32AndEqz { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a & b == 0)
-                }
-                Instr::JumpIfI32Ne { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a != b)
-                }
-                Instr::JumpIfI32LtS { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: i32, b: i32| a < b)
-                }
-                Instr::JumpIfI32LtU { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a < b)
-                }
-                Instr::JumpIfI32GtS { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: i32, b: i32| a > b)
-                }
-                Instr::JumpIfI32GtU { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a > b)
-                }
-                Instr::JumpIfI32LeS { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: i32, b: i32| a <= b)
-                }
-                Instr::JumpIfI32LeU { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a <= b)
-                }
-                Instr::JumpIfI32GeS { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: i32, b: i32| a >= b)
-                }
-                Instr::JumpIfI32GeU { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u32, b: u32| a >= b)
-                }
-                Instr::JumpIfI64Eq { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a == b)
-                }
-                Instr::JumpIfI64Ne { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a != b)
-                }
-                Instr::JumpIfI64LtS { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: i64, b: i64| a < b)
-                }
-                Instr::JumpIfI64LtU { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a < b)
-                }
-                Instr::JumpIfI64GtS { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: i64, b: i64| a > b)
-                }
-                Instr::JumpIfI64GtU { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a > b)
-                }
-                Instr::JumpIfI64LeS { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: i64, b: i64| a <= b)
-                }
-                Instr::JumpIfI64LeU { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a <= b)
-                }
-                Instr::JumpIfI64GeS { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: i64, b: i64| a >= b)
-                }
-                Instr::JumpIfI64GeU { lhs, rhs, offset } => {
-                    cmp_jump!(lhs, rhs, offset, |a: u64, b: u64| a >= b)
-                }
-                Instr::JumpTable { index, len } => {
-                    let i = (regs[index as usize] as u32).min(len);
-                    ip += 1 + i as usize;
-                    continue;
-                }
-                Instr::Return => {}
-                Instr::Return1 { src } => regs[0] = regs[src as usize],
-                Instr::ReturnMany { base, count } => {
-                    regs.copy_within(base as usize, 0, count as usize);
-                }
-                Instr::Call { func, base } => {
-                    let target = inst.funcs[func as usize];
-                    enter_callee!(target, fp + base as usize);
-                }
-                Instr::CallIndirect {
-                    ty,
-                    index,
-                    base,
-                    table,
-                } => {
-                    let t = &tables[inst.tables[table as usize] as usize];
-                    let Some(&entry) = t.elems.get(regs[index as usize] as u32 as usize) else {
-                        return Err(trap(TrapCode::UndefinedElement));
-                    };
-                    let Some(target) = entry.checked_sub(1).map(|f| f as u32) else {
-                        return Err(trap(TrapCode::IndirectCallToNull));
-                    };
-                    if funcs[target as usize].ty != inst.type_ids[ty as usize] {
-                        return Err(trap(TrapCode::BadSignature));
-                    }
-                    enter_callee!(target, fp + base as usize);
-                }
-            }
-            match instr {
-                Instr::Return | Instr::Return1 { .. } | Instr::ReturnMany { .. } => {
-                    frames.pop();
-                    if frames.len() <= entry_depth {
-                        return Ok(Exit::Returned);
-                    }
-                    switch_to_top_frame!();
-                }
-                _ => ip += 1,
-            }
-        }
+        Done::Trap => Err(cx.trap.take().expect("a trap with Done::Trap")),
+        Done::Continue => unreachable!("execute never returns Continue"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! # wasmi-py-core
 //!
 //! The interpreter core of wasmi-py: translation of validated WebAssembly into register
-//! bytecode ([`instr`], `translate`), the interpreter loop (`exec`), instantiation, and the
+//! bytecode ([`instr`], `translate`), the interpreter (`exec`, threaded handlers), instantiation, and the
 //! embedding API ([`Engine`], [`Module`], [`Store`], [`Linker`], [`Instance`], [`Func`],
 //! [`Memory`], [`Table`], [`Global`]). See `docs/ARCHITECTURE.md` for how a module flows
 //! from bytes to a trap.

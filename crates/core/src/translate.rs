@@ -33,7 +33,8 @@ use crate::trap::TrapCode;
 /// A function ready to run.
 #[derive(Debug)]
 pub struct CompiledFunc {
-    pub(crate) instrs: Box<[Instr]>,
+    /// The bytecode with each instruction's handler (see `exec`).
+    pub(crate) ops: Box<[crate::exec::Op]>,
     /// Values of the constant slots, in slot order.
     pub(crate) consts: Box<[u64]>,
     pub(crate) num_params: usize,
@@ -45,8 +46,8 @@ pub struct CompiledFunc {
 
 impl CompiledFunc {
     /// The bytecode (for tests and debugging).
-    pub fn instrs(&self) -> &[Instr] {
-        &self.instrs
+    pub fn instrs(&self) -> Vec<Instr> {
+        self.ops.iter().map(|op| op.instr).collect()
     }
 }
 
@@ -219,7 +220,7 @@ pub fn translate(
         )
     })?;
     Ok(CompiledFunc {
-        instrs: t.instrs.into_boxed_slice(),
+        ops: t.instrs.iter().map(|&i| crate::exec::Op::new(i)).collect(),
         consts: const_values.into_boxed_slice(),
         num_params,
         num_locals,
