@@ -643,6 +643,27 @@ macro_rules! cmp_jump {
     }};
 }
 
+/// Fused load-and-branch: jump if `test(load32(addr + mem_offset))`.
+macro_rules! load_jump {
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $addr:ident, $mem_offset:ident, $offset:ident, $test:expr) => {{
+        let p = effective!(
+            $mem,
+            $len,
+            $cx,
+            ($sp.get($addr) as u32 as usize) + $mem_offset as usize,
+            4
+        );
+        // SAFETY: checked by `effective!`.
+        let v = u32::from_le(unsafe { std::ptr::read_unaligned(p as *const u32) });
+        if $test(v) {
+            jump!($ip, $sp, $mem, $len, $cx, $offset);
+        }
+        // SAFETY: a conditional branch is never the last op of verified code.
+        let ip = unsafe { $ip.add(1) };
+        dispatch!(ip, $sp, $mem, $len, $cx)
+    }};
+}
+
 /// Defines a handler per instruction and [`handler_for`], which maps every instruction to
 /// its handler (an exhaustive match: an instruction without a handler does not compile).
 ///
@@ -936,6 +957,16 @@ handlers! {
         // SAFETY: checked by `effective!`.
         std::ptr::write_unaligned(p as *mut u32, (sp.get(value) as u32).to_le());
     }
+    next I32AddStore { addr, lhs, rhs, offset } => {
+        let v = (sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32);
+        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 4);
+        // SAFETY: checked by `effective!`.
+        std::ptr::write_unaligned(p as *mut u32, v.to_le());
+    }
+    next I32AddShl { dst, base, index, shift } => {
+        let shifted = (sp.get(index) as u32).wrapping_shl(sp.get(shift) as u32);
+        sp.set(dst, u64::from((sp.get(base) as u32).wrapping_add(shifted)));
+    }
     next Select { dst, cond, a, b } => {
         let pick = if sp.get(cond) as u32 != 0 { a } else { b };
         sp.set(dst, sp.get(pick));
@@ -1038,6 +1069,18 @@ handlers! {
         let ip = ip.add(1);
         dispatch!(ip, sp, mem, len, cx)
     }
+    ctl JumpIfLoadI32Eq { addr, other, mem_offset, offset } => {
+        load_jump!(ip, sp, mem, len, cx, addr, mem_offset, offset, |v: u32| v == sp.get(other) as u32)
+    }
+    ctl JumpIfLoadI32Ne { addr, other, mem_offset, offset } => {
+        load_jump!(ip, sp, mem, len, cx, addr, mem_offset, offset, |v: u32| v != sp.get(other) as u32)
+    }
+    ctl JumpIfLoadNez { addr, mem_offset, offset } => {
+        load_jump!(ip, sp, mem, len, cx, addr, mem_offset, offset, |v: u32| v != 0)
+    }
+    ctl JumpIfLoadEqz { addr, mem_offset, offset } => {
+        load_jump!(ip, sp, mem, len, cx, addr, mem_offset, offset, |v: u32| v == 0)
+    }
     ctl JumpIfI32Eq { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a == b) }
     ctl JumpIfI32Ne { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a != b) }
     ctl JumpIfI32LtS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i32, b: i32| a < b) }
@@ -1061,10 +1104,15 @@ handlers! {
     ctl JumpIfI64GeS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i64, b: i64| a >= b) }
     ctl JumpIfI64GeU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u64, b: u64| a >= b) }
     ctl JumpTable { index, len: n } => {
-        // The `n + 1` entries that follow are `Jump`s (the last is the default).
+        // The `n + 1` entries that follow are `Jump`s (the last is the default), or
+        // returns after jump threading. A `Jump` entry is taken here, saving the dispatch
+        // to it (CPython's interpreter loop runs a `br_table` per Python instruction).
         let i = (sp.get(index) as u32).min(n);
-        let ip = ip.add(1 + i as usize);
-        dispatch!(ip, sp, mem, len, cx)
+        let entry = ip.add(1 + i as usize);
+        if let Instr::Jump { offset } = (*entry).instr {
+            jump!(entry, sp, mem, len, cx, offset);
+        }
+        dispatch!(entry, sp, mem, len, cx)
     }
     ctl Return {} => {
         resume!(cx, cx.ret())

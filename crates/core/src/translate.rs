@@ -211,6 +211,7 @@ pub fn translate(
     if frame_size > MAX_FRAME_SLOTS {
         return Err(too_large(func_index));
     }
+    thread_jumps(&mut t.instrs);
     verify(&t.instrs, frame_size).map_err(|reason| {
         Error::invalid(
             0,
@@ -226,6 +227,50 @@ pub fn translate(
         num_locals,
         frame_size,
     })
+}
+
+/// Jump threading, after translation: a jump whose target is an unconditional `Jump` goes
+/// straight to that jump's target (a few hops at most), and an unconditional jump to a
+/// return becomes the return. Structured control flow makes such chains common (`br` out
+/// of nested blocks, the jump over an `else` landing on the end of an enclosing `if`, early
+/// returns), and each hop was a dispatch.
+///
+/// Fuel stays sound: a cycle of the threaded jumps is a cycle of the original code and
+/// still contains a backward jump, which consumes fuel.
+fn thread_jumps(instrs: &mut [Instr]) {
+    for i in 0..instrs.len() {
+        let Some(&mut offset) = instrs[i].jump_offset_mut() else {
+            continue;
+        };
+        let mut target = i as i64 + i64::from(offset);
+        for _ in 0..4 {
+            match usize::try_from(target).ok().and_then(|t| instrs.get(t)) {
+                Some(&Instr::Jump { offset }) => target += i64::from(offset),
+                _ => break,
+            }
+        }
+        let Ok(offset) = i32::try_from(target - i as i64) else {
+            continue;
+        };
+        let ret = usize::try_from(target)
+            .ok()
+            .and_then(|t| instrs.get(t))
+            .filter(|r| {
+                matches!(
+                    r,
+                    Instr::Return | Instr::Return1 { .. } | Instr::ReturnMany { .. }
+                )
+            })
+            .copied();
+        match (&mut instrs[i], ret) {
+            (jump @ Instr::Jump { .. }, Some(ret)) => *jump = ret,
+            (instr, _) => {
+                if let Some(o) = instr.jump_offset_mut() {
+                    *o = offset;
+                }
+            }
+        }
+    }
 }
 
 /// Checks the properties the interpreter loop relies on to skip bounds checks: every slot an
@@ -580,17 +625,127 @@ impl Translator<'_> {
         producer: Option<(Instr, bool)>,
         negate: bool,
     ) -> usize {
-        if let Some((producer, inverted)) = producer {
-            if let Some(fused) = fused_jump(&producer, negate != inverted) {
-                return self.emit(fused);
-            }
+        let jump = producer
+            .and_then(|(producer, inverted)| fused_jump(&producer, negate != inverted))
+            .unwrap_or(if negate {
+                Instr::JumpIfEqz {
+                    cond: cond.reg,
+                    offset: 0,
+                }
+            } else {
+                Instr::JumpIfNez {
+                    cond: cond.reg,
+                    offset: 0,
+                }
+            });
+        let jump = self.take_load_into_jump(&jump).unwrap_or(jump);
+        self.emit(jump)
+    }
+
+    /// True if `reg` is a temporary no live stack position uses (its value was consumed).
+    fn is_dead_temp(&self, reg: Reg) -> bool {
+        reg as usize >= self.temp_base + self.stack.len()
+    }
+
+    /// The instruction emitted last, if no label has been placed since.
+    fn last_in_block(&self) -> Option<Instr> {
+        let last = self.instrs.len().checked_sub(1)?;
+        (last >= self.barrier).then(|| self.instrs[last])
+    }
+
+    /// Removes the instruction emitted last (it was fused into the next one).
+    fn drop_last(&mut self) {
+        self.instrs.pop();
+        self.last_result = None;
+    }
+
+    /// If the `i32.load` emitted last produced a value that only `jump` reads (a dead
+    /// temporary), the load-and-branch doing both; the load is removed.
+    fn take_load_into_jump(&mut self, jump: &Instr) -> Option<Instr> {
+        let Some(Instr::I32Load(Load {
+            dst: loaded,
+            addr,
+            offset: mem_offset,
+        })) = self.last_in_block()
+        else {
+            return None;
+        };
+        if !self.is_dead_temp(loaded) {
+            return None;
         }
-        let cond = cond.reg;
-        self.emit(if negate {
-            Instr::JumpIfEqz { cond, offset: 0 }
-        } else {
-            Instr::JumpIfNez { cond, offset: 0 }
+        let other = |lhs: Reg, rhs: Reg| match (lhs == loaded, rhs == loaded) {
+            (true, false) => Some(rhs),
+            (false, true) => Some(lhs),
+            _ => None,
+        };
+        let fused = match *jump {
+            Instr::JumpIfNez { cond, .. } if cond == loaded => Instr::JumpIfLoadNez {
+                addr,
+                mem_offset,
+                offset: 0,
+            },
+            Instr::JumpIfEqz { cond, .. } if cond == loaded => Instr::JumpIfLoadEqz {
+                addr,
+                mem_offset,
+                offset: 0,
+            },
+            Instr::JumpIfI32Eq { lhs, rhs, .. } => Instr::JumpIfLoadI32Eq {
+                addr,
+                other: other(lhs, rhs)?,
+                mem_offset,
+                offset: 0,
+            },
+            Instr::JumpIfI32Ne { lhs, rhs, .. } => Instr::JumpIfLoadI32Ne {
+                addr,
+                other: other(lhs, rhs)?,
+                mem_offset,
+                offset: 0,
+            },
+            _ => return None,
+        };
+        self.drop_last();
+        Some(fused)
+    }
+
+    /// If one of `a`/`b` (the operands of an `i32.add` just popped) is the dead result of
+    /// the `i32.shl` emitted last: `a + (x << k)` in one instruction; the shift is removed.
+    fn take_shl_into_add(&mut self, dst: Reg, a: Operand, b: Operand) -> Option<Instr> {
+        let Some(Instr::I32Shl(Bin {
+            dst: shifted,
+            lhs: index,
+            rhs: shift,
+        })) = self.last_in_block()
+        else {
+            return None;
+        };
+        if !self.is_dead_temp(shifted) {
+            return None;
+        }
+        let base = match (a.reg == shifted, b.reg == shifted) {
+            (true, false) => b.reg,
+            (false, true) => a.reg,
+            _ => return None,
+        };
+        self.drop_last();
+        Some(Instr::I32AddShl {
+            dst,
+            base,
+            index,
+            shift,
         })
+    }
+
+    /// If `value` (the value operand of an `i32.store`, just popped) is the dead result of
+    /// the `i32.add` emitted last: its operands, and the add is removed.
+    fn take_value_add(&mut self, value: Operand) -> Option<(Reg, Reg)> {
+        let Some(Instr::I32Add(Bin { dst, lhs, rhs })) = self.last_in_block() else {
+            return None;
+        };
+        if dst != value.reg || !self.is_dead_temp(dst) {
+            return None;
+        }
+        self.drop_last();
+        Some((lhs, rhs))
     }
 
     fn block_arity(&self, ty: BlockType) -> (usize, usize) {
@@ -993,7 +1148,11 @@ impl Translator<'_> {
                 let b = self.pop();
                 let a = self.pop();
                 let dst = self.next_temp();
-                self.emit_result(make(dst, a.reg, b.reg));
+                let fused = match op {
+                    Operator::I32Add {} => self.take_shl_into_add(dst, a, b),
+                    _ => None,
+                };
+                self.emit_result(fused.unwrap_or_else(|| make(dst, a.reg, b.reg)));
             }
             Shape::Load(make) => {
                 let addr = self.pop();
@@ -1025,8 +1184,20 @@ impl Translator<'_> {
             }
             Shape::Store(make) => {
                 let value = self.pop();
-                let addr = self.pop();
                 let offset = memarg_offset(op);
+                if let Operator::I32Store { .. } = op {
+                    if let Some((lhs, rhs)) = self.take_value_add(value) {
+                        let addr = self.pop();
+                        self.emit(Instr::I32AddStore {
+                            addr: addr.reg,
+                            lhs,
+                            rhs,
+                            offset,
+                        });
+                        return Ok(());
+                    }
+                }
+                let addr = self.pop();
                 // The add must be the last instruction: then `value` is a local or constant
                 // (a computed value would have been emitted after the address).
                 let fused = match op {
@@ -1271,5 +1442,94 @@ mod tests {
         assert!(!instrs
             .iter()
             .any(|i| matches!(i, Instr::I32LtS(_) | Instr::I32Eq(_))));
+    }
+
+    /// The bytecode of each function of `text`.
+    fn bytecode(text: &str) -> Vec<Vec<Instr>> {
+        let buf = wast::parser::ParseBuffer::new(text).unwrap();
+        let bytes = wast::parser::parse::<wast::Wat>(&buf)
+            .unwrap()
+            .encode()
+            .unwrap();
+        let module = Module::decode(&bytes, Default::default()).unwrap();
+        let refs = ModuleValidator::new(&module).unwrap();
+        (0..module.functions.len() as u32)
+            .map(|f| translate(&module, &refs, f).unwrap().instrs())
+            .collect()
+    }
+
+    #[test]
+    fn cpython_pairs_are_fused_only_when_the_value_is_dead() {
+        let funcs = bytecode(
+            r#"(module (memory 1)
+            (func (param i32 i32) (result i32)
+              (block (br_if 0 (i32.eq (i32.load (local.get 0)) (local.get 1))) (return (i32.const 0)))
+              (i32.const 1))
+            (func (param i32) (result i32) (local i32)
+              (block (br_if 0 (local.tee 1 (i32.load (local.get 0)))))
+              (local.get 1))
+            (func (param i32 i32 i32) (result i32)
+              (i32.add (local.get 0) (i32.shl (local.get 1) (local.get 2))))
+            (func (param i32 i32 i32) (result i32) (local i32)
+              (i32.add (local.get 0) (local.tee 3 (i32.shl (local.get 1) (local.get 2)))))
+            (func (param i32 i32)
+              (i32.store (local.get 0) (i32.add (local.get 1) (i32.const 1)))))"#,
+        );
+        let has = |f: usize, pred: fn(&Instr) -> bool| funcs[f].iter().any(pred);
+        assert!(
+            has(0, |i| matches!(i, Instr::JumpIfLoadI32Eq { .. })),
+            "{:?}",
+            funcs[0]
+        );
+        assert!(
+            !has(0, |i| matches!(i, Instr::I32Load(_))),
+            "{:?}",
+            funcs[0]
+        );
+        // The loaded value is also written to a local: no fusion.
+        assert!(has(1, |i| matches!(i, Instr::I32Load(_))), "{:?}", funcs[1]);
+        assert!(
+            !has(1, |i| matches!(i, Instr::JumpIfLoadNez { .. })),
+            "{:?}",
+            funcs[1]
+        );
+        assert!(
+            has(2, |i| matches!(i, Instr::I32AddShl { .. })),
+            "{:?}",
+            funcs[2]
+        );
+        assert!(
+            !has(3, |i| matches!(i, Instr::I32AddShl { .. })),
+            "{:?}",
+            funcs[3]
+        );
+        assert!(
+            has(4, |i| matches!(i, Instr::I32AddStore { .. })),
+            "{:?}",
+            funcs[4]
+        );
+    }
+
+    #[test]
+    fn jumps_are_threaded_and_jumps_to_returns_become_returns() {
+        let funcs = bytecode(
+            r#"(module (func (param i32) (result i32)
+              (block $out (block $mid (block (br_if $mid (local.get 0)) (br $out)))
+                (return (i32.const 5)))
+              (i32.const 7)))"#,
+        );
+        let code = &funcs[0];
+        // `br $out` lands on the final return: it is that return now.
+        assert!(
+            !code.iter().any(|i| matches!(i, Instr::Jump { .. })),
+            "{code:?}"
+        );
+        // No jump targets a `Jump`.
+        for (at, instr) in code.iter().enumerate() {
+            if let Some(&mut offset) = instr.clone().jump_offset_mut() {
+                let target = &code[(at as i64 + i64::from(offset)) as usize];
+                assert!(!matches!(target, Instr::Jump { .. }), "{code:?}");
+            }
+        }
     }
 }
