@@ -7,6 +7,10 @@
 ;; - i32.add whose result is the value of an i32.store: wraps; the address is evaluated
 ;;   first (a trapping address still traps).
 ;; - jump threading: br out of nested blocks, br_table entries landing on a return.
+;; - i32.and computing a br_table index: masked, clamped to the default, and the masked
+;;   value still written when it is live (local.tee).
+;; - load-and-branch keeps writing the loaded value when it is live (local.tee; the
+;;   comparison's other operand being that same local).
 (module
   (memory 1)
   (data (i32.const 0) "\01\00\00\00\00\00\00\00\ff\ff\ff\ff")
@@ -62,6 +66,19 @@
   (func (export "table-return") (param i32) (result i32)
     (block $a (block $b (br_table $b $a $a (local.get 0))) (return (i32.const 10)))
     (i32.const 20))
+  (func (export "and-table") (param i32) (result i32)
+    (local i32)
+    (block $d (block $two (block $one (block $zero
+      (br_table $zero $one $two $d (local.tee 1 (i32.and (local.get 0) (i32.const 7)))))
+      (return (i32.add (local.get 1) (i32.const 100))))
+      (return (i32.add (local.get 1) (i32.const 200))))
+      (return (i32.add (local.get 1) (i32.const 300))))
+    (i32.add (local.get 1) (i32.const 400)))
+  (func (export "load-eq-tee-self") (param i32) (result i32)
+    (local i32)
+    (block (br_if 0 (i32.eq (local.tee 1 (i32.load (local.get 0))) (local.get 1)))
+      (return (i32.const -5)))
+    (local.get 1))
 )
 (assert_return (invoke "load-nez" (i32.const 0)) (i32.const 1))
 (assert_return (invoke "load-nez" (i32.const 4)) (i32.const 0))
@@ -101,3 +118,10 @@
 (assert_return (invoke "table-return" (i32.const 1)) (i32.const 20))
 (assert_return (invoke "table-return" (i32.const 2)) (i32.const 20))
 (assert_return (invoke "table-return" (i32.const 9)) (i32.const 20))
+(assert_return (invoke "and-table" (i32.const 8)) (i32.const 100))
+(assert_return (invoke "and-table" (i32.const 9)) (i32.const 201))
+(assert_return (invoke "and-table" (i32.const 2)) (i32.const 302))
+(assert_return (invoke "and-table" (i32.const 3)) (i32.const 403))
+(assert_return (invoke "and-table" (i32.const -1)) (i32.const 407))
+(assert_return (invoke "load-eq-tee-self" (i32.const 4)) (i32.const 0))
+(assert_return (invoke "load-eq-tee-self" (i32.const 8)) (i32.const -1))

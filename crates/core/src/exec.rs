@@ -643,9 +643,9 @@ macro_rules! cmp_jump {
     }};
 }
 
-/// Fused load-and-branch: jump if `test(load32(addr + mem_offset))`.
+/// Fused load-and-branch: `dst = load32(addr + mem_offset)`, jump if `test(dst)`.
 macro_rules! load_jump {
-    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $addr:ident, $mem_offset:ident, $offset:ident, $test:expr) => {{
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $dst:ident, $addr:ident, $mem_offset:ident, $offset:ident, $test:expr) => {{
         let p = effective!(
             $mem,
             $len,
@@ -655,6 +655,7 @@ macro_rules! load_jump {
         );
         // SAFETY: checked by `effective!`.
         let v = u32::from_le(unsafe { std::ptr::read_unaligned(p as *const u32) });
+        $sp.set($dst, u64::from(v));
         if $test(v) {
             jump!($ip, $sp, $mem, $len, $cx, $offset);
         }
@@ -1069,17 +1070,17 @@ handlers! {
         let ip = ip.add(1);
         dispatch!(ip, sp, mem, len, cx)
     }
-    ctl JumpIfLoadI32Eq { addr, other, mem_offset, offset } => {
-        load_jump!(ip, sp, mem, len, cx, addr, mem_offset, offset, |v: u32| v == sp.get(other) as u32)
+    ctl JumpIfLoadI32Eq { dst, addr, other, mem_offset, offset } => {
+        load_jump!(ip, sp, mem, len, cx, dst, addr, mem_offset, offset, |v: u32| v == sp.get(other) as u32)
     }
-    ctl JumpIfLoadI32Ne { addr, other, mem_offset, offset } => {
-        load_jump!(ip, sp, mem, len, cx, addr, mem_offset, offset, |v: u32| v != sp.get(other) as u32)
+    ctl JumpIfLoadI32Ne { dst, addr, other, mem_offset, offset } => {
+        load_jump!(ip, sp, mem, len, cx, dst, addr, mem_offset, offset, |v: u32| v != sp.get(other) as u32)
     }
-    ctl JumpIfLoadNez { addr, mem_offset, offset } => {
-        load_jump!(ip, sp, mem, len, cx, addr, mem_offset, offset, |v: u32| v != 0)
+    ctl JumpIfLoadNez { dst, addr, mem_offset, offset } => {
+        load_jump!(ip, sp, mem, len, cx, dst, addr, mem_offset, offset, |v: u32| v != 0)
     }
-    ctl JumpIfLoadEqz { addr, mem_offset, offset } => {
-        load_jump!(ip, sp, mem, len, cx, addr, mem_offset, offset, |v: u32| v == 0)
+    ctl JumpIfLoadEqz { dst, addr, mem_offset, offset } => {
+        load_jump!(ip, sp, mem, len, cx, dst, addr, mem_offset, offset, |v: u32| v == 0)
     }
     ctl JumpIfI32Eq { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a == b) }
     ctl JumpIfI32Ne { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a != b) }
@@ -1109,6 +1110,15 @@ handlers! {
         // to it (CPython's interpreter loop runs a `br_table` per Python instruction).
         let i = (sp.get(index) as u32).min(n);
         let entry = ip.add(1 + i as usize);
+        if let Instr::Jump { offset } = (*entry).instr {
+            jump!(entry, sp, mem, len, cx, offset);
+        }
+        dispatch!(entry, sp, mem, len, cx)
+    }
+    ctl JumpTableAnd { dst, lhs, rhs, len: n } => {
+        let v = (sp.get(lhs) as u32) & (sp.get(rhs) as u32);
+        sp.set(dst, u64::from(v));
+        let entry = ip.add(1 + v.min(n) as usize);
         if let Instr::Jump { offset } = (*entry).instr {
             jump!(entry, sp, mem, len, cx, offset);
         }

@@ -108,14 +108,15 @@ macro_rules! define_instr {
             /// `dst = base + (index << (shift & 31))`: an `i32.shl` feeding an `i32.add`
             /// (array indexing).
             I32AddShl { dst: Reg, base: Reg, index: Reg, shift: Reg },
-            /// Load-compare-and-branch: jump if `load32(addr + mem_offset)` is (`Eq`) or is
-            /// not (`Ne`) equal to `other`, is not zero (`Nez`), is zero (`Eqz`). An
-            /// `i32.load` whose only use is the branch (CPython's immortality check in
-            /// `Py_INCREF`/`Py_DECREF`, type and flag tests).
-            JumpIfLoadI32Eq { addr: Reg, other: Reg, mem_offset: u32, offset: i32 },
-            JumpIfLoadI32Ne { addr: Reg, other: Reg, mem_offset: u32, offset: i32 },
-            JumpIfLoadNez { addr: Reg, mem_offset: u32, offset: i32 },
-            JumpIfLoadEqz { addr: Reg, mem_offset: u32, offset: i32 },
+            /// Load-and-branch: `dst = load32(addr + mem_offset)`, then jump if `dst` is
+            /// (`Eq`) or is not (`Ne`) equal to `other` (read after `dst` is written), is not
+            /// zero (`Nez`), is zero (`Eqz`). An `i32.load` feeding a branch: CPython's
+            /// immortality check in `Py_INCREF`/`Py_DECREF` (which keeps the loaded count in
+            /// a local for the increment), type and flag tests.
+            JumpIfLoadI32Eq { dst: Reg, addr: Reg, other: Reg, mem_offset: u32, offset: i32 },
+            JumpIfLoadI32Ne { dst: Reg, addr: Reg, other: Reg, mem_offset: u32, offset: i32 },
+            JumpIfLoadNez { dst: Reg, addr: Reg, mem_offset: u32, offset: i32 },
+            JumpIfLoadEqz { dst: Reg, addr: Reg, mem_offset: u32, offset: i32 },
             /// Unconditional jump by `offset` instructions (relative to this one).
             Jump { offset: i32 },
             /// Jump if `cond` (i32) is not zero.
@@ -149,6 +150,9 @@ macro_rules! define_instr {
             JumpIfI64GeU { lhs: Reg, rhs: Reg, offset: i32 },
             /// Jump to entry `min(index, len)` of the `len + 1` [`Instr::Jump`]s that follow.
             JumpTable { index: Reg, len: u32 },
+            /// `dst = lhs & rhs`, then [`Instr::JumpTable`] on `dst`: the masked opcode
+            /// CPython's interpreter loop dispatches on.
+            JumpTableAnd { dst: Reg, lhs: Reg, rhs: Reg, len: u32 },
             /// Return with no results.
             Return,
             /// Return one result: `fp[0] = fp[src]`.
@@ -265,12 +269,16 @@ macro_rules! define_instr {
                         f(index);
                         f(shift);
                     }
-                    Self::JumpIfLoadI32Eq { addr, other, .. }
-                    | Self::JumpIfLoadI32Ne { addr, other, .. } => {
+                    Self::JumpIfLoadI32Eq { dst, addr, other, .. }
+                    | Self::JumpIfLoadI32Ne { dst, addr, other, .. } => {
+                        f(dst);
                         f(addr);
                         f(other);
                     }
-                    Self::JumpIfLoadNez { addr, .. } | Self::JumpIfLoadEqz { addr, .. } => f(addr),
+                    Self::JumpIfLoadNez { dst, addr, .. } | Self::JumpIfLoadEqz { dst, addr, .. } => {
+                        f(dst);
+                        f(addr);
+                    }
                     Self::JumpIfI32Eq { lhs, rhs, .. }
                     | Self::JumpIfI32AndNez { lhs, rhs, .. }
                     | Self::JumpIfI32AndEqz { lhs, rhs, .. }
@@ -297,6 +305,11 @@ macro_rules! define_instr {
                         f(rhs);
                     }
                     Self::JumpTable { index, .. } => f(index),
+                    Self::JumpTableAnd { dst, lhs, rhs, .. } => {
+                        f(dst);
+                        f(lhs);
+                        f(rhs);
+                    }
                     Self::Return1 { src } => f(src),
                     Self::ReturnMany { base, count } => {
                         for i in 0..count {

@@ -306,7 +306,9 @@ pub(crate) fn verify(instrs: &[Instr], frame_size: usize) -> Result<(), String> 
             }
         }
         match *instr {
-            Instr::JumpTable { len, .. } if i + 1 + len as usize >= instrs.len() => {
+            Instr::JumpTable { len, .. } | Instr::JumpTableAnd { len, .. }
+                if i + 1 + len as usize >= instrs.len() =>
+            {
                 return Err(format!("jump table at {i} runs past the end"));
             }
             Instr::Call { base, .. } | Instr::CallIndirect { base, .. }
@@ -659,43 +661,46 @@ impl Translator<'_> {
         self.last_result = None;
     }
 
-    /// If the `i32.load` emitted last produced a value that only `jump` reads (a dead
-    /// temporary), the load-and-branch doing both; the load is removed.
+    /// If `jump` tests the value the `i32.load` emitted last wrote: the load-and-branch
+    /// doing both (it still writes the loaded value, which may be live: a local the
+    /// program keeps it in); the load is removed.
     fn take_load_into_jump(&mut self, jump: &Instr) -> Option<Instr> {
         let Some(Instr::I32Load(Load {
-            dst: loaded,
+            dst,
             addr,
             offset: mem_offset,
         })) = self.last_in_block()
         else {
             return None;
         };
-        if !self.is_dead_temp(loaded) {
-            return None;
-        }
-        let other = |lhs: Reg, rhs: Reg| match (lhs == loaded, rhs == loaded) {
-            (true, false) => Some(rhs),
+        // The comparison's other operand; read after `dst` is written, so it may be `dst`.
+        let other = |lhs: Reg, rhs: Reg| match (lhs == dst, rhs == dst) {
+            (true, _) => Some(rhs),
             (false, true) => Some(lhs),
-            _ => None,
+            (false, false) => None,
         };
         let fused = match *jump {
-            Instr::JumpIfNez { cond, .. } if cond == loaded => Instr::JumpIfLoadNez {
+            Instr::JumpIfNez { cond, .. } if cond == dst => Instr::JumpIfLoadNez {
+                dst,
                 addr,
                 mem_offset,
                 offset: 0,
             },
-            Instr::JumpIfEqz { cond, .. } if cond == loaded => Instr::JumpIfLoadEqz {
+            Instr::JumpIfEqz { cond, .. } if cond == dst => Instr::JumpIfLoadEqz {
+                dst,
                 addr,
                 mem_offset,
                 offset: 0,
             },
             Instr::JumpIfI32Eq { lhs, rhs, .. } => Instr::JumpIfLoadI32Eq {
+                dst,
                 addr,
                 other: other(lhs, rhs)?,
                 mem_offset,
                 offset: 0,
             },
             Instr::JumpIfI32Ne { lhs, rhs, .. } => Instr::JumpIfLoadI32Ne {
+                dst,
                 addr,
                 other: other(lhs, rhs)?,
                 mem_offset,
@@ -1278,7 +1283,16 @@ impl Translator<'_> {
 
     fn op_br_table(&mut self, index: Reg, depths: &[u32]) {
         let len = (depths.len() - 1) as u32;
-        let table = self.emit(Instr::JumpTable { index, len });
+        // An `i32.and` emitted last that computed the index: one instruction (it still
+        // writes its result, which may be live).
+        let table = match self.last_in_block() {
+            Some(Instr::I32And(Bin { dst, lhs, rhs })) if dst == index => {
+                self.drop_last();
+                Instr::JumpTableAnd { dst, lhs, rhs, len }
+            }
+            _ => Instr::JumpTable { index, len },
+        };
+        let table = self.emit(table);
         let entries: Vec<usize> = depths
             .iter()
             .map(|_| self.emit(Instr::Jump { offset: 0 }))
@@ -1486,10 +1500,14 @@ mod tests {
             "{:?}",
             funcs[0]
         );
-        // The loaded value is also written to a local: no fusion.
-        assert!(has(1, |i| matches!(i, Instr::I32Load(_))), "{:?}", funcs[1]);
+        // The loaded value is also written to a local: fused, and the local still written.
         assert!(
-            !has(1, |i| matches!(i, Instr::JumpIfLoadNez { .. })),
+            !has(1, |i| matches!(i, Instr::I32Load(_))),
+            "{:?}",
+            funcs[1]
+        );
+        assert!(
+            has(1, |i| matches!(i, Instr::JumpIfLoadNez { dst: 1, .. })),
             "{:?}",
             funcs[1]
         );
