@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::instr::{Bin, Instr, Load, Store as StoreOp, Un};
 use crate::num;
-use crate::store::{Caller, Func, InstanceEntity, IpPtr};
+use crate::store::{CallInfo, Caller, Func, InstanceEntity, IpPtr};
 use crate::store::{CodePtr, Frame, FuncKind, Instance, Store, StoreInner};
 use crate::translate::CompiledFunc;
 use crate::trap::{BacktraceFrame, Trap, TrapCode};
@@ -101,21 +101,18 @@ fn push_frame(
     limits: Limits,
     func: u32,
     instance: u32,
-    code: *const CompiledFunc,
+    info: &CallInfo,
     fp: usize,
 ) -> Result<(), Trap> {
-    // SAFETY: `code` comes from `code_of`: it points into an `Arc<CompiledFunc>` owned by
-    // the module of an instance of this store, which lives as long as the store.
-    let code_ref = unsafe { &*code };
     if frames.len() >= limits.max_depth {
         return Err(trap(TrapCode::StackOverflow));
     }
-    let end = fp + code_ref.frame_size;
+    let end = fp + info.frame_size as usize;
     if end > stack.len() {
         grow_stack(stack, end, limits.max_slots)?;
     }
-    let locals_start = fp + code_ref.num_params;
-    let consts_start = locals_start + code_ref.num_locals;
+    let locals_start = fp + info.num_params as usize;
+    let consts_start = locals_start + info.num_locals as usize;
     // Declared locals read as zero on every call, whatever an earlier frame left there.
     // Small ranges are written inline: for the typical handful of slots a call into libc's
     // memset/memcpy costs more than the copy (it was 18% of a call-heavy profile).
@@ -127,7 +124,9 @@ fn push_frame(
     } else {
         locals.fill(0);
     }
-    let consts = &code_ref.consts;
+    // SAFETY: `info` describes a `CompiledFunc` owned by the store (see `CallInfo`):
+    // `consts..consts + num_consts` is its constant slice.
+    let consts = unsafe { std::slice::from_raw_parts(info.consts, info.num_consts as usize) };
     let dst = &mut stack[consts_start..consts_start + consts.len()];
     if consts.len() <= 8 {
         for (d, &c) in dst.iter_mut().zip(consts.iter()) {
@@ -137,8 +136,8 @@ fn push_frame(
         dst.copy_from_slice(consts);
     }
     frames.push(Frame {
-        code: CodePtr(code),
-        ip: IpPtr(code_ref.ops.as_ptr()),
+        code: CodePtr(info.code),
+        ip: IpPtr(info.ops),
         fp,
         instance,
         func,
@@ -400,8 +399,8 @@ impl<'a> Cx<'a> {
         frame.ip = IpPtr(unsafe { ip.add(1) });
         let callee_fp = frame.fp + base as usize;
         let func = &self.s.funcs[target as usize];
-        let (instance, code) = match func.kind {
-            FuncKind::Wasm { instance, .. } if !func.code.0.is_null() => (instance, func.code.0),
+        let (instance, info) = match func.kind {
+            FuncKind::Wasm { instance, .. } if !func.call.code.is_null() => (instance, func.call),
             _ => match self.resolve(target) {
                 Ok(Some(resolved)) => resolved,
                 Ok(None) => {
@@ -424,33 +423,33 @@ impl<'a> Cx<'a> {
             self.limits,
             target,
             instance,
-            code,
+            &info,
             callee_fp,
         ) {
             self.trap = Some(trap);
             return Done::Trap;
         }
-        // SAFETY: `code` is store-owned (see `push_frame`) and verified code is
-        // never empty.
-        self.ip = unsafe { (*code).ops.as_ptr() };
-        self.sp = Sp(self.s.stack[callee_fp..].as_mut_ptr());
+        // Verified code is never empty, so `ops` is its first op.
+        self.ip = info.ops;
+        self.sp = Sp(self.s.stack.as_mut_ptr().wrapping_add(callee_fp));
         if instance != self.instance_id {
             self.set_instance(instance);
         }
         Done::Continue
     }
 
-    /// The instance and code of function `target` for a call, translating the code on its
-    /// first call; `None` for a host function.
+    /// The instance and call information of function `target`, translating its code on
+    /// its first call; `None` for a host function.
     #[cold]
-    fn resolve(&mut self, target: u32) -> Result<Option<(u32, *const CompiledFunc)>, Trap> {
-        let func = &mut self.s.funcs[target as usize];
-        match func.kind {
+    fn resolve(&mut self, target: u32) -> Result<Option<(u32, CallInfo)>, Trap> {
+        match self.s.funcs[target as usize].kind {
             FuncKind::Host { .. } => Ok(None),
             FuncKind::Wasm { instance, defined } => {
                 let code = code_of(&self.s.instances, instance, defined)?;
-                self.s.funcs[target as usize].code = CodePtr(code);
-                Ok(Some((instance, code)))
+                // SAFETY: `code_of` points at store-owned code (see `CallInfo`).
+                let info = CallInfo::of(unsafe { &*code });
+                self.s.funcs[target as usize].call = info;
+                Ok(Some((instance, info)))
             }
         }
     }
@@ -1274,6 +1273,8 @@ pub(crate) fn call<T>(store: &mut Store<T>, func: Func, args: &[Val]) -> Result<
                 s.stack[base + i] = a.to_slot();
             }
             let code = code_of(&s.instances, instance, defined)?;
+            // SAFETY: `code_of` points at store-owned code (see `CallInfo`).
+            let info = CallInfo::of(unsafe { &*code });
             let limits = Limits::of(s);
             let result = push_frame(
                 &mut s.frames,
@@ -1281,7 +1282,7 @@ pub(crate) fn call<T>(store: &mut Store<T>, func: Func, args: &[Val]) -> Result<
                 limits,
                 func.0,
                 instance,
-                code,
+                &info,
                 base,
             )
             .and_then(|()| run_to_completion(store, entry_depth));

@@ -49,7 +49,7 @@ pub(crate) fn instantiate<T>(
                 defined: i as u32,
             },
             ty: type_ids[ty as usize],
-            code: crate::store::CodePtr(std::ptr::null()),
+            call: crate::store::CallInfo::NONE,
         });
         funcs.push((s.funcs.len() - 1) as u32);
     }

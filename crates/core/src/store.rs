@@ -208,11 +208,58 @@ pub(crate) struct FuncEntity {
     pub(crate) kind: FuncKind,
     /// Store-wide type id (structurally equal types share an id).
     pub(crate) ty: u32,
-    /// The compiled code of a wasm function once it has been called (null before, and
-    /// always for host functions): a call finds it here in one load instead of going
-    /// through instance → module → lazily initialised cell → `Arc` (that pointer chase was
-    /// the hottest spot of calls in the CPython profile).
-    pub(crate) code: CodePtr,
+    /// What a call needs of the compiled code of a wasm function, once it has been called
+    /// (empty before, and always for host functions). Kept in the entity, which a call
+    /// reads anyway, rather than behind instance → module → lazily initialised cell →
+    /// `Arc` → code header: those loads were the top data-cache misses of calls in the
+    /// CPython profile.
+    pub(crate) call: CallInfo,
+}
+
+/// The part of a [`CompiledFunc`] a call reads (see [`FuncEntity::call`]).
+#[derive(Clone, Copy)]
+pub(crate) struct CallInfo {
+    /// The code; null if not compiled yet.
+    pub(crate) code: *const CompiledFunc,
+    pub(crate) ops: crate::exec::Ip,
+    pub(crate) consts: *const u64,
+    pub(crate) num_consts: u32,
+    pub(crate) num_params: u32,
+    pub(crate) num_locals: u32,
+    pub(crate) frame_size: u32,
+}
+
+// SAFETY: all pointers point into one immutable `CompiledFunc` owned (through an `Arc` in
+// the module) by the store holding this entity, as for `CodePtr`.
+unsafe impl Send for CallInfo {}
+// SAFETY: as above.
+unsafe impl Sync for CallInfo {}
+
+impl CallInfo {
+    /// Not compiled (yet).
+    pub(crate) const NONE: Self = Self {
+        code: std::ptr::null(),
+        ops: std::ptr::null(),
+        consts: std::ptr::null(),
+        num_consts: 0,
+        num_params: 0,
+        num_locals: 0,
+        frame_size: 0,
+    };
+
+    /// The call information of `code`.
+    pub(crate) fn of(code: &CompiledFunc) -> Self {
+        // Frames have at most 2^16 slots (translate::MAX_FRAME_SLOTS), so every count fits.
+        Self {
+            code,
+            ops: code.ops.as_ptr(),
+            consts: code.consts.as_ptr(),
+            num_consts: code.consts.len() as u32,
+            num_params: code.num_params as u32,
+            num_locals: code.num_locals as u32,
+            frame_size: code.frame_size as u32,
+        }
+    }
 }
 
 pub(crate) struct TableEntity {
@@ -379,7 +426,7 @@ impl StoreInner {
         self.funcs.push(FuncEntity {
             kind,
             ty,
-            code: CodePtr(std::ptr::null()),
+            call: CallInfo::NONE,
         });
         (self.funcs.len() - 1) as u32
     }
