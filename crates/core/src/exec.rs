@@ -967,6 +967,50 @@ handlers! {
         let shifted = (sp.get(index) as u32).wrapping_shl(sp.get(shift) as u32);
         sp.set(dst, u64::from((sp.get(base) as u32).wrapping_add(shifted)));
     }
+    // ----- sequences (two instructions, in order) -----
+    next I32StoreThenAdd { addr, value, dst, lhs, rhs, offset } => {
+        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 4);
+        // SAFETY: checked by `effective!`.
+        std::ptr::write_unaligned(p as *mut u32, (sp.get(value) as u32).to_le());
+        sp.set(dst, u64::from((sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32)));
+    }
+    next I32AddThenAdd { dst0, lhs0, rhs0, dst1, lhs1, rhs1 } => {
+        sp.set(dst0, u64::from((sp.get(lhs0) as u32).wrapping_add(sp.get(rhs0) as u32)));
+        sp.set(dst1, u64::from((sp.get(lhs1) as u32).wrapping_add(sp.get(rhs1) as u32)));
+    }
+    next I32AddThenLoad { sum, lhs, rhs, dst, addr, offset } => {
+        sp.set(sum, u64::from((sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32)));
+        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 4);
+        // SAFETY: checked by `effective!`.
+        sp.set(dst, u64::from(u32::from_le(std::ptr::read_unaligned(p as *const u32))));
+    }
+    next I32AddThenLoad16U { sum, lhs, rhs, dst, addr, offset } => {
+        sp.set(sum, u64::from((sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32)));
+        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 2);
+        // SAFETY: checked by `effective!`.
+        sp.set(dst, u64::from(u16::from_le(std::ptr::read_unaligned(p as *const u16))));
+    }
+    next I32Load16UThenShrU { loaded, addr, dst, lhs, rhs, offset } => {
+        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 2);
+        // SAFETY: checked by `effective!`.
+        sp.set(loaded, u64::from(u16::from_le(std::ptr::read_unaligned(p as *const u16))));
+        sp.set(dst, u64::from(num::i32_shr_u(sp.get(lhs) as i32, sp.get(rhs) as i32) as u32));
+    }
+    ctl CopyThenJump { dst, src, offset } => {
+        sp.set(dst, sp.get(src));
+        jump!(ip, sp, mem, len, cx, offset)
+    }
+    ctl CopyThenCall { dst, src, base, func } => {
+        sp.set(dst, sp.get(src));
+        let target = cx.inst().funcs[func as usize];
+        resume!(cx, cx.call(ip, target, base))
+    }
+    ctl Copy2ThenCall { dst0, src0, dst1, src1, base, func } => {
+        sp.set(dst0, sp.get(src0));
+        sp.set(dst1, sp.get(src1));
+        let target = cx.inst().funcs[func as usize];
+        resume!(cx, cx.call(ip, target, base))
+    }
     next Select { dst, cond, a, b } => {
         let pick = if sp.get(cond) as u32 != 0 { a } else { b };
         sp.set(dst, sp.get(pick));

@@ -117,6 +117,25 @@ macro_rules! define_instr {
             JumpIfLoadI32Ne { dst: Reg, addr: Reg, other: Reg, mem_offset: u32, offset: i32 },
             JumpIfLoadNez { dst: Reg, addr: Reg, mem_offset: u32, offset: i32 },
             JumpIfLoadEqz { dst: Reg, addr: Reg, mem_offset: u32, offset: i32 },
+            // ----- sequences: two adjacent instructions in one dispatch (`translate::fuse_pairs`),
+            // executed in order; the second is never a jump target. -----
+            /// `i32.store` then `i32.add`.
+            I32StoreThenAdd { addr: Reg, value: Reg, dst: Reg, lhs: Reg, rhs: Reg, offset: u32 },
+            /// `i32.add` then `i32.add`.
+            I32AddThenAdd { dst0: Reg, lhs0: Reg, rhs0: Reg, dst1: Reg, lhs1: Reg, rhs1: Reg },
+            /// `i32.add` then `i32.load` (the address may be the sum: `local.tee`d pointers).
+            I32AddThenLoad { sum: Reg, lhs: Reg, rhs: Reg, dst: Reg, addr: Reg, offset: u32 },
+            /// `i32.add` then `i32.load16_u`.
+            I32AddThenLoad16U { sum: Reg, lhs: Reg, rhs: Reg, dst: Reg, addr: Reg, offset: u32 },
+            /// `i32.load16_u` then `i32.shr_u` (CPython's eval loop: a code unit, then its
+            /// argument byte).
+            I32Load16UThenShrU { loaded: Reg, addr: Reg, dst: Reg, lhs: Reg, rhs: Reg, offset: u32 },
+            /// [`Instr::Copy`] then [`Instr::Jump`] (block results).
+            CopyThenJump { dst: Reg, src: Reg, offset: i32 },
+            /// [`Instr::Copy`] then [`Instr::Call`] (the last argument).
+            CopyThenCall { dst: Reg, src: Reg, base: Reg, func: u32 },
+            /// [`Instr::Copy2`] then [`Instr::Call`].
+            Copy2ThenCall { dst0: Reg, src0: Reg, dst1: Reg, src1: Reg, base: Reg, func: u32 },
             /// Unconditional jump by `offset` instructions (relative to this one).
             Jump { offset: i32 },
             /// Jump if `cond` (i32) is not zero.
@@ -258,6 +277,46 @@ macro_rules! define_instr {
                         f(index);
                     }
                     Self::JumpIfNez { cond, .. } | Self::JumpIfEqz { cond, .. } => f(cond),
+                    Self::I32StoreThenAdd { addr, value, dst, lhs, rhs, .. } => {
+                        f(addr);
+                        f(value);
+                        f(dst);
+                        f(lhs);
+                        f(rhs);
+                    }
+                    Self::I32AddThenLoad { sum, lhs, rhs, dst, addr, .. }
+                    | Self::I32AddThenLoad16U { sum, lhs, rhs, dst, addr, .. } => {
+                        f(sum);
+                        f(lhs);
+                        f(rhs);
+                        f(dst);
+                        f(addr);
+                    }
+                    Self::I32Load16UThenShrU { loaded, addr, dst, lhs, rhs, .. } => {
+                        f(loaded);
+                        f(addr);
+                        f(dst);
+                        f(lhs);
+                        f(rhs);
+                    }
+                    Self::I32AddThenAdd { dst0, lhs0, rhs0, dst1, lhs1, rhs1 } => {
+                        f(dst0);
+                        f(lhs0);
+                        f(rhs0);
+                        f(dst1);
+                        f(lhs1);
+                        f(rhs1);
+                    }
+                    Self::CopyThenJump { dst, src, .. } | Self::CopyThenCall { dst, src, .. } => {
+                        f(dst);
+                        f(src);
+                    }
+                    Self::Copy2ThenCall { dst0, src0, dst1, src1, .. } => {
+                        f(dst0);
+                        f(src0);
+                        f(dst1);
+                        f(src1);
+                    }
                     Self::I32AddStore { addr, lhs, rhs, .. } => {
                         f(addr);
                         f(lhs);
@@ -369,6 +428,7 @@ macro_rules! define_instr {
             pub fn jump_offset_mut(&mut self) -> Option<&mut i32> {
                 match self {
                     Self::Jump { offset }
+                    | Self::CopyThenJump { offset, .. }
                     | Self::JumpIfNez { offset, .. }
                     | Self::JumpIfEqz { offset, .. }
                     | Self::JumpIfLoadI32Eq { offset, .. }
@@ -406,6 +466,7 @@ macro_rules! define_instr {
                 matches!(
                     self,
                     Self::Jump { .. }
+                        | Self::CopyThenJump { .. }
                         | Self::Return
                         | Self::Return1 { .. }
                         | Self::ReturnMany { .. }

@@ -212,6 +212,7 @@ pub fn translate(
         return Err(too_large(func_index));
     }
     thread_jumps(&mut t.instrs);
+    fuse_pairs(&mut t.instrs);
     verify(&t.instrs, frame_size).map_err(|reason| {
         Error::invalid(
             0,
@@ -273,6 +274,145 @@ fn thread_jumps(instrs: &mut [Instr]) {
     }
 }
 
+/// The one instruction doing `first` then `second`, for the adjacent pairs CPython
+/// executes most that no dataflow fusion covers (pair counts of the objects workload on
+/// the threaded interpreter: `i32.store`→`i32.add` 3.4%, `i32.load16_u`→`i32.shr_u`
+/// 2.3%, `i32.add`→`i32.load` 2.3% where the sum is also kept, `i32.add`→`i32.add`
+/// 1.7%, copies before a jump or call 1.5% + 2.1%).
+fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
+    Some(match (*first, *second) {
+        (Instr::I32Store(st), Instr::I32Add(add)) => Instr::I32StoreThenAdd {
+            addr: st.addr,
+            value: st.value,
+            offset: st.offset,
+            dst: add.dst,
+            lhs: add.lhs,
+            rhs: add.rhs,
+        },
+        (Instr::I32Add(a), Instr::I32Add(b)) => Instr::I32AddThenAdd {
+            dst0: a.dst,
+            lhs0: a.lhs,
+            rhs0: a.rhs,
+            dst1: b.dst,
+            lhs1: b.lhs,
+            rhs1: b.rhs,
+        },
+        (Instr::I32Add(add), Instr::I32Load(ld)) => Instr::I32AddThenLoad {
+            sum: add.dst,
+            lhs: add.lhs,
+            rhs: add.rhs,
+            dst: ld.dst,
+            addr: ld.addr,
+            offset: ld.offset,
+        },
+        (Instr::I32Add(add), Instr::I32Load16U(ld)) => Instr::I32AddThenLoad16U {
+            sum: add.dst,
+            lhs: add.lhs,
+            rhs: add.rhs,
+            dst: ld.dst,
+            addr: ld.addr,
+            offset: ld.offset,
+        },
+        (Instr::I32Load16U(ld), Instr::I32ShrU(shr)) => Instr::I32Load16UThenShrU {
+            loaded: ld.dst,
+            addr: ld.addr,
+            offset: ld.offset,
+            dst: shr.dst,
+            lhs: shr.lhs,
+            rhs: shr.rhs,
+        },
+        (Instr::Copy { dst, src }, Instr::Jump { offset }) => {
+            Instr::CopyThenJump { dst, src, offset }
+        }
+        (Instr::Copy { dst, src }, Instr::Call { func, base }) => Instr::CopyThenCall {
+            dst,
+            src,
+            base,
+            func,
+        },
+        (
+            Instr::Copy2 {
+                dst0,
+                src0,
+                dst1,
+                src1,
+            },
+            Instr::Call { func, base },
+        ) => Instr::Copy2ThenCall {
+            dst0,
+            src0,
+            dst1,
+            src1,
+            base,
+            func,
+        },
+        _ => return None,
+    })
+}
+
+/// Merges adjacent pairs (see [`fused_pair`]) whose second instruction is not a jump
+/// target, and re-targets every jump. A jump inside a merged pair (`CopyThenJump`) keeps
+/// its target relative to the merged instruction.
+fn fuse_pairs(instrs: &mut Vec<Instr>) {
+    let n = instrs.len();
+    let mut is_target = vec![false; n + 1];
+    for (i, instr) in instrs.iter().enumerate() {
+        if let Some(&mut offset) = instr.clone().jump_offset_mut() {
+            if let Ok(t) = usize::try_from(i as i64 + i64::from(offset)) {
+                if t < n {
+                    is_target[t] = true;
+                }
+            }
+        }
+        if let Instr::JumpTable { len, .. } | Instr::JumpTableAnd { len, .. } = *instr {
+            let entries = (i + 1).min(n)..(i + 2 + len as usize).min(n);
+            is_target[entries].fill(true);
+        }
+    }
+    // new_index[old]: where the old instruction (or the pair it starts or ends) is now;
+    // jump_from[new]: the old index of the jump inside the new instruction.
+    let mut new_index = vec![0usize; n];
+    let mut out: Vec<Instr> = Vec::with_capacity(n);
+    let mut jump_from: Vec<usize> = Vec::with_capacity(n);
+    let mut i = 0;
+    while i < n {
+        let pair = (i + 1 < n && !is_target[i + 1])
+            .then(|| fused_pair(&instrs[i], &instrs[i + 1]))
+            .flatten();
+        new_index[i] = out.len();
+        match pair {
+            Some(fused) => {
+                new_index[i + 1] = out.len();
+                out.push(fused);
+                jump_from.push(i + 1);
+                i += 2;
+            }
+            None => {
+                out.push(instrs[i]);
+                jump_from.push(i);
+                i += 1;
+            }
+        }
+    }
+    if out.len() == n {
+        return;
+    }
+    for (at, instr) in out.iter_mut().enumerate() {
+        let from = jump_from[at];
+        if let Some(offset) = instr.jump_offset_mut() {
+            let old_target = from as i64 + i64::from(*offset);
+            // Out-of-range targets are left for `verify` to reject.
+            if let Some(&t) = usize::try_from(old_target)
+                .ok()
+                .and_then(|t| new_index.get(t))
+            {
+                *offset = (t as i64 - at as i64) as i32;
+            }
+        }
+    }
+    *instrs = out;
+}
+
 /// Checks the properties the interpreter loop relies on to skip bounds checks: every slot an
 /// instruction names is inside the frame, every jump lands inside the function, a jump
 /// table's entries follow it, call bases do not pass the frame's end, and execution cannot
@@ -311,7 +451,10 @@ pub(crate) fn verify(instrs: &[Instr], frame_size: usize) -> Result<(), String> 
             {
                 return Err(format!("jump table at {i} runs past the end"));
             }
-            Instr::Call { base, .. } | Instr::CallIndirect { base, .. }
+            Instr::Call { base, .. }
+            | Instr::CallIndirect { base, .. }
+            | Instr::CopyThenCall { base, .. }
+            | Instr::Copy2ThenCall { base, .. }
                 if base as usize > frame_size =>
             {
                 return Err(format!("call at {i} has base {base} past the frame"));
@@ -1549,5 +1692,33 @@ mod tests {
                 assert!(!matches!(target, Instr::Jump { .. }), "{code:?}");
             }
         }
+    }
+
+    #[test]
+    fn adjacent_pairs_merge_except_across_jump_targets() {
+        let funcs = bytecode(
+            r#"(module (memory 1)
+            (func (param i32 i32) (local i32)
+              (i32.store (local.get 0) (local.get 1))
+              (local.set 2 (i32.add (local.get 1) (i32.const 1))))
+            (func (param i32) (local i32)
+              (i32.store (i32.const 16) (i32.const 0))
+              (loop $l
+                (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+                (br_if $l (i32.lt_u (local.get 1) (local.get 0))))))"#,
+        );
+        let pair = |f: usize| {
+            funcs[f]
+                .iter()
+                .any(|i| matches!(i, Instr::I32StoreThenAdd { .. }))
+        };
+        assert!(pair(0), "{:?}", funcs[0]);
+        // The add starts the loop (a jump target): no pair.
+        assert!(!pair(1), "{:?}", funcs[1]);
+        assert!(
+            funcs[1].iter().any(|i| matches!(i, Instr::I32Add(_))),
+            "{:?}",
+            funcs[1]
+        );
     }
 }
