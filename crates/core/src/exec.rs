@@ -996,6 +996,50 @@ handlers! {
         sp.set(loaded, u64::from(u16::from_le(std::ptr::read_unaligned(p as *const u16))));
         sp.set(dst, u64::from(num::i32_shr_u(sp.get(lhs) as i32, sp.get(rhs) as i32) as u32));
     }
+    next I32LoadThenLoad { dst0, addr0, dst1, addr1, offset0, offset1 } => {
+        let p = effective!(mem, len, cx, (sp.get(addr0) as u32 as usize) + offset0 as usize, 4);
+        // SAFETY: checked by `effective!`.
+        sp.set(dst0, u64::from(u32::from_le(std::ptr::read_unaligned(p as *const u32))));
+        let p = effective!(mem, len, cx, (sp.get(addr1) as u32 as usize) + offset1 as usize, 4);
+        // SAFETY: checked by `effective!`.
+        sp.set(dst1, u64::from(u32::from_le(std::ptr::read_unaligned(p as *const u32))));
+    }
+    next I32AddThenStore { sum, lhs, rhs, addr, value, offset } => {
+        sp.set(sum, u64::from((sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32)));
+        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 4);
+        // SAFETY: checked by `effective!`.
+        std::ptr::write_unaligned(p as *mut u32, (sp.get(value) as u32).to_le());
+    }
+    ctl I32StoreThenJumpIfNez { addr, value, cond, store_offset, offset } => {
+        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + store_offset as usize, 4);
+        // SAFETY: checked by `effective!`.
+        std::ptr::write_unaligned(p as *mut u32, (sp.get(value) as u32).to_le());
+        if sp.get(cond) as u32 != 0 {
+            jump!(ip, sp, mem, len, cx, offset);
+        }
+        let ip = ip.add(1);
+        dispatch!(ip, sp, mem, len, cx)
+    }
+    ctl JumpToTableAnd { offset } => {
+        if offset < 0 {
+            if let Err(code) = cx.consume_fuel() {
+                return cx.trap(code);
+            }
+        }
+        // `thread_jumps` made this only for a target that is a `JumpTableAnd`; its
+        // entries follow it (verified like every jump table).
+        let table = ip.offset(offset as isize);
+        let Instr::JumpTableAnd { dst, lhs, rhs, len: n } = (*table).instr else {
+            dispatch!(table, sp, mem, len, cx)
+        };
+        let v = (sp.get(lhs) as u32) & (sp.get(rhs) as u32);
+        sp.set(dst, u64::from(v));
+        let entry = table.add(1 + v.min(n) as usize);
+        if let Instr::Jump { offset } = (*entry).instr {
+            jump!(entry, sp, mem, len, cx, offset);
+        }
+        dispatch!(entry, sp, mem, len, cx)
+    }
     ctl CopyThenJump { dst, src, offset } => {
         sp.set(dst, sp.get(src));
         jump!(ip, sp, mem, len, cx, offset)

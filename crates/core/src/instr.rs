@@ -130,6 +130,15 @@ macro_rules! define_instr {
             /// `i32.load16_u` then `i32.shr_u` (CPython's eval loop: a code unit, then its
             /// argument byte).
             I32Load16UThenShrU { loaded: Reg, addr: Reg, dst: Reg, lhs: Reg, rhs: Reg, offset: u32 },
+            /// `i32.load` then `i32.load`, both with offsets below 2^16 (pointer chasing).
+            I32LoadThenLoad { dst0: Reg, addr0: Reg, dst1: Reg, addr1: Reg, offset0: u16, offset1: u16 },
+            /// `i32.add` then `i32.store` (the sum kept in a local).
+            I32AddThenStore { sum: Reg, lhs: Reg, rhs: Reg, addr: Reg, value: Reg, offset: u32 },
+            /// `i32.store` then [`Instr::JumpIfNez`].
+            I32StoreThenJumpIfNez { addr: Reg, value: Reg, cond: Reg, store_offset: u32, offset: i32 },
+            /// [`Instr::Jump`] to a [`Instr::JumpTableAnd`], executed in the same dispatch
+            /// (the end of every opcode in CPython's eval loop jumps back to its dispatch).
+            JumpToTableAnd { offset: i32 },
             /// [`Instr::Copy`] then [`Instr::Jump`] (block results).
             CopyThenJump { dst: Reg, src: Reg, offset: i32 },
             /// [`Instr::Copy`] then [`Instr::Call`] (the last argument).
@@ -307,6 +316,25 @@ macro_rules! define_instr {
                         f(lhs1);
                         f(rhs1);
                     }
+                    Self::I32LoadThenLoad { dst0, addr0, dst1, addr1, .. } => {
+                        f(dst0);
+                        f(addr0);
+                        f(dst1);
+                        f(addr1);
+                    }
+                    Self::I32AddThenStore { sum, lhs, rhs, addr, value, .. } => {
+                        f(sum);
+                        f(lhs);
+                        f(rhs);
+                        f(addr);
+                        f(value);
+                    }
+                    Self::I32StoreThenJumpIfNez { addr, value, cond, .. } => {
+                        f(addr);
+                        f(value);
+                        f(cond);
+                    }
+                    Self::JumpToTableAnd { .. } => {}
                     Self::CopyThenJump { dst, src, .. } | Self::CopyThenCall { dst, src, .. } => {
                         f(dst);
                         f(src);
@@ -429,6 +457,8 @@ macro_rules! define_instr {
                 match self {
                     Self::Jump { offset }
                     | Self::CopyThenJump { offset, .. }
+                    | Self::JumpToTableAnd { offset }
+                    | Self::I32StoreThenJumpIfNez { offset, .. }
                     | Self::JumpIfNez { offset, .. }
                     | Self::JumpIfEqz { offset, .. }
                     | Self::JumpIfLoadI32Eq { offset, .. }
@@ -467,6 +497,7 @@ macro_rules! define_instr {
                     self,
                     Self::Jump { .. }
                         | Self::CopyThenJump { .. }
+                        | Self::JumpToTableAnd { .. }
                         | Self::Return
                         | Self::Return1 { .. }
                         | Self::ReturnMany { .. }

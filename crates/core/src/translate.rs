@@ -263,8 +263,15 @@ fn thread_jumps(instrs: &mut [Instr]) {
                 )
             })
             .copied();
+        let to_table = usize::try_from(target)
+            .ok()
+            .and_then(|t| instrs.get(t))
+            .is_some_and(|t| matches!(t, Instr::JumpTableAnd { .. }));
         match (&mut instrs[i], ret) {
             (jump @ Instr::Jump { .. }, Some(ret)) => *jump = ret,
+            (jump @ Instr::Jump { .. }, None) if to_table => {
+                *jump = Instr::JumpToTableAnd { offset };
+            }
             (instr, _) => {
                 if let Some(o) = instr.jump_offset_mut() {
                     *o = offset;
@@ -320,6 +327,29 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
             dst: shr.dst,
             lhs: shr.lhs,
             rhs: shr.rhs,
+        },
+        (Instr::I32Load(a), Instr::I32Load(b)) => Instr::I32LoadThenLoad {
+            dst0: a.dst,
+            addr0: a.addr,
+            dst1: b.dst,
+            addr1: b.addr,
+            offset0: u16::try_from(a.offset).ok()?,
+            offset1: u16::try_from(b.offset).ok()?,
+        },
+        (Instr::I32Add(add), Instr::I32Store(st)) => Instr::I32AddThenStore {
+            sum: add.dst,
+            lhs: add.lhs,
+            rhs: add.rhs,
+            addr: st.addr,
+            value: st.value,
+            offset: st.offset,
+        },
+        (Instr::I32Store(st), Instr::JumpIfNez { cond, offset }) => Instr::I32StoreThenJumpIfNez {
+            addr: st.addr,
+            value: st.value,
+            cond,
+            store_offset: st.offset,
+            offset,
         },
         (Instr::Copy { dst, src }, Instr::Jump { offset }) => {
             Instr::CopyThenJump { dst, src, offset }
@@ -1719,6 +1749,30 @@ mod tests {
             funcs[1].iter().any(|i| matches!(i, Instr::I32Add(_))),
             "{:?}",
             funcs[1]
+        );
+    }
+
+    #[test]
+    fn a_jump_back_to_a_masked_jump_table_runs_the_table() {
+        let funcs = bytecode(
+            r#"(module (func (param i32) (result i32) (local i32)
+              (loop $d
+                (block $b (block $a
+                  (br_table $a $b (i32.and (local.get 0) (i32.const 1))))
+                  (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                  (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+                  (br $d)))
+              (local.get 1)))"#,
+        );
+        let code = &funcs[0];
+        assert!(
+            code.iter().any(|i| matches!(i, Instr::JumpTableAnd { .. })),
+            "{code:?}"
+        );
+        assert!(
+            code.iter()
+                .any(|i| matches!(i, Instr::JumpToTableAnd { .. })),
+            "{code:?}"
         );
     }
 }
