@@ -580,33 +580,46 @@ macro_rules! bin_trap {
     }};
 }
 
-/// `mem[ea .. ea + N]` as a pointer, or a trap. `ea` is at most 2^33 (a 32-bit address
-/// plus a 32-bit offset), so `ea + N` cannot overflow.
-macro_rules! effective {
-    ($mem:ident, $len:ident, $cx:ident, $ea:expr, $n:expr) => {{
+/// The effective address `addr + offset` of a memory access (`addr` a slot). At most
+/// 2^33, so adding an access size cannot overflow.
+macro_rules! ea {
+    ($sp:ident, $addr:expr, $offset:expr) => {
+        ($sp.get($addr) as u32 as usize) + $offset as usize
+    };
+}
+
+/// The `N` bytes at `mem[ea..]`, or a trap.
+macro_rules! read_mem {
+    ($mem:ident, $len:ident, $cx:ident, $ea:expr, $n:literal) => {{
         let ea: usize = $ea;
         if ea + $n > $len {
             return $cx.trap(TrapCode::MemoryOutOfBounds);
         }
         // SAFETY: `ea + N <= len`, and `mem..mem + len` is the current memory.
-        unsafe { $mem.add(ea) }
+        unsafe { std::ptr::read_unaligned($mem.add(ea) as *const [u8; $n]) }
     }};
 }
 
-/// `dst = convert(mem[addr + offset .. + N])`.
+/// `mem[ea..ea + N] = bytes`, or a trap.
+macro_rules! write_mem {
+    ($mem:ident, $len:ident, $cx:ident, $ea:expr, $n:literal, $bytes:expr) => {{
+        let ea: usize = $ea;
+        if ea + $n > $len {
+            return $cx.trap(TrapCode::MemoryOutOfBounds);
+        }
+        let bytes: [u8; $n] = $bytes;
+        // SAFETY: `ea + N <= len`, and `mem..mem + len` is the current memory.
+        unsafe { std::ptr::write_unaligned($mem.add(ea) as *mut [u8; $n], bytes) }
+    }};
+}
+
+/// `dst = convert(mem[addr + offset .. + N])`; evaluates to the converted value.
 macro_rules! load {
     ($sp:ident, $mem:ident, $len:ident, $cx:ident, $o:expr, $n:literal, $conv:expr) => {{
         let o: Load = $o;
-        let p = effective!(
-            $mem,
-            $len,
-            $cx,
-            ($sp.get(o.addr) as u32 as usize) + o.offset as usize,
-            $n
-        );
-        // SAFETY: `p..p + N` lies inside the memory (checked above); unaligned read.
-        let bytes: [u8; $n] = unsafe { std::ptr::read_unaligned(p as *const [u8; $n]) };
-        $sp.set(o.dst, Slot::into_slot($conv(bytes)));
+        let v = $conv(read_mem!($mem, $len, $cx, ea!($sp, o.addr, o.offset), $n));
+        $sp.set(o.dst, Slot::into_slot(v));
+        v
     }};
 }
 
@@ -614,53 +627,67 @@ macro_rules! load {
 macro_rules! store {
     ($sp:ident, $mem:ident, $len:ident, $cx:ident, $o:expr, $n:literal, $bytes:expr) => {{
         let o: StoreOp = $o;
-        let p = effective!(
-            $mem,
-            $len,
-            $cx,
-            ($sp.get(o.addr) as u32 as usize) + o.offset as usize,
-            $n
-        );
-        let bytes: [u8; $n] = $bytes($sp.get(o.value));
-        // SAFETY: `p..p + N` lies inside the memory (checked above); unaligned write.
-        unsafe { std::ptr::write_unaligned(p as *mut [u8; $n], bytes) };
+        let bytes = $bytes($sp.get(o.value));
+        write_mem!($mem, $len, $cx, ea!($sp, o.addr, o.offset), $n, bytes)
+    }};
+}
+
+/// Little-endian conversions shared by the loads and stores and the fused instructions
+/// containing them.
+fn le_u32(bytes: [u8; 4]) -> u32 {
+    u32::from_le_bytes(bytes)
+}
+fn le_u16(bytes: [u8; 2]) -> u32 {
+    u32::from(u16::from_le_bytes(bytes))
+}
+fn to_le_u32(v: u64) -> [u8; 4] {
+    (v as u32).to_le_bytes()
+}
+
+/// Jumps by `offset` if `cond` holds, else continues with the next op.
+macro_rules! branch {
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $cond:expr, $offset:expr) => {{
+        if $cond {
+            jump!($ip, $sp, $mem, $len, $cx, $offset);
+        }
+        // SAFETY: a conditional branch is never the last op of verified code.
+        let ip = unsafe { $ip.add(1) };
+        dispatch!(ip, $sp, $mem, $len, $cx)
     }};
 }
 
 /// Fused compare-and-branch.
 macro_rules! cmp_jump {
-    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $lhs:ident, $rhs:ident, $offset:ident, $cmp:expr) => {{
-        if $cmp(
-            Slot::from_slot($sp.get($lhs)),
-            Slot::from_slot($sp.get($rhs)),
-        ) {
-            jump!($ip, $sp, $mem, $len, $cx, $offset);
-        }
-        // SAFETY: a conditional branch is never the last op of verified code.
-        let ip = unsafe { $ip.add(1) };
-        dispatch!(ip, $sp, $mem, $len, $cx)
-    }};
-}
-
-/// Fused load-and-branch: `dst = load32(addr + mem_offset)`, jump if `test(dst)`.
-macro_rules! load_jump {
-    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $dst:ident, $addr:ident, $mem_offset:ident, $offset:ident, $test:expr) => {{
-        let p = effective!(
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $lhs:ident, $rhs:ident, $offset:ident, $cmp:expr) => {
+        branch!(
+            $ip,
+            $sp,
             $mem,
             $len,
             $cx,
-            ($sp.get($addr) as u32 as usize) + $mem_offset as usize,
-            4
-        );
-        // SAFETY: checked by `effective!`.
-        let v = u32::from_le(unsafe { std::ptr::read_unaligned(p as *const u32) });
-        $sp.set($dst, u64::from(v));
-        if $test(v) {
-            jump!($ip, $sp, $mem, $len, $cx, $offset);
+            $cmp(
+                Slot::from_slot($sp.get($lhs)),
+                Slot::from_slot($sp.get($rhs))
+            ),
+            $offset
+        )
+    };
+}
+
+/// Continues at entry `index` of the jump table at `table` (clamped to the last entry,
+/// the default, `n`). The `n + 1` entries that follow a table are `Jump`s, or returns
+/// after jump threading; a `Jump` entry is taken in this same dispatch (CPython's eval
+/// loop runs a `br_table` per Python instruction).
+macro_rules! table_entry {
+    ($table:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $index:expr, $n:expr) => {{
+        let index: u32 = $index;
+        // SAFETY: `verify` checked the table's `n + 1` entries lie inside the code.
+        let entry = unsafe { $table.add(1 + index.min($n) as usize) };
+        // SAFETY: as above.
+        if let Instr::Jump { offset } = unsafe { (*entry).instr } {
+            jump!(entry, $sp, $mem, $len, $cx, offset);
         }
-        // SAFETY: a conditional branch is never the last op of verified code.
-        let ip = unsafe { $ip.add(1) };
-        dispatch!(ip, $sp, $mem, $len, $cx)
+        dispatch!(entry, $sp, $mem, $len, $cx)
     }};
 }
 
@@ -697,7 +724,8 @@ macro_rules! handlers {
                 let Instr::$name $args = (*$ip).instr else {
                     std::hint::unreachable_unchecked()
                 };
-                $body
+                #[allow(clippy::let_unit_value)]
+                let _ = $body;
                 let $ip = $ip.add(1);
                 dispatch!($ip, $sp, $mem, $len, $cx)
             }
@@ -733,7 +761,7 @@ handlers! {
     next I32Clz(o) => { un!(sp, o, |a: u32| a.leading_zeros()) }
     next I32Ctz(o) => { un!(sp, o, |a: u32| a.trailing_zeros()) }
     next I32Popcnt(o) => { un!(sp, o, |a: u32| a.count_ones()) }
-    next I32Add(o) => { bin!(sp, o, |a: i32, b: i32| a.wrapping_add(b)) }
+    next I32Add(o) => { bin!(sp, o, i32::wrapping_add) }
     next I32Sub(o) => { bin!(sp, o, |a: i32, b: i32| a.wrapping_sub(b)) }
     next I32Mul(o) => { bin!(sp, o, |a: i32, b: i32| a.wrapping_mul(b)) }
     next I32DivS(o) => { bin_trap!(sp, cx, o, num::i32_div_s) }
@@ -861,29 +889,29 @@ handlers! {
     next I64TruncSatF64S(o) => { un!(sp, o, |a: f64| a as i64) }
     next I64TruncSatF64U(o) => { un!(sp, o, |a: f64| a as u64) }
     // ----- memory -----
-    next I32Load(o) => { load!(sp, mem, len, cx, o, 4, i32::from_le_bytes) }
+    next I32Load(o) => { load!(sp, mem, len, cx, o, 4, le_u32) }
     next I64Load(o) => { load!(sp, mem, len, cx, o, 8, i64::from_le_bytes) }
     next F32Load(o) => { load!(sp, mem, len, cx, o, 4, u32::from_le_bytes) }
     next F64Load(o) => { load!(sp, mem, len, cx, o, 8, u64::from_le_bytes) }
     next I32Load8S(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| i32::from(b[0] as i8)) }
     next I32Load8U(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| u32::from(b[0])) }
     next I32Load16S(o) => { load!(sp, mem, len, cx, o, 2, |b| i32::from(i16::from_le_bytes(b))) }
-    next I32Load16U(o) => { load!(sp, mem, len, cx, o, 2, |b| u32::from(u16::from_le_bytes(b))) }
+    next I32Load16U(o) => { load!(sp, mem, len, cx, o, 2, le_u16) }
     next I64Load8S(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| i64::from(b[0] as i8)) }
     next I64Load8U(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| u64::from(b[0])) }
     next I64Load16S(o) => { load!(sp, mem, len, cx, o, 2, |b| i64::from(i16::from_le_bytes(b))) }
     next I64Load16U(o) => { load!(sp, mem, len, cx, o, 2, |b| u64::from(u16::from_le_bytes(b))) }
     next I64Load32S(o) => { load!(sp, mem, len, cx, o, 4, |b| i64::from(i32::from_le_bytes(b))) }
     next I64Load32U(o) => { load!(sp, mem, len, cx, o, 4, |b| u64::from(u32::from_le_bytes(b))) }
-    next I32Store(o) => { store!(sp, mem, len, cx, o, 4, |v: u64| (v as u32).to_le_bytes()) }
-    next F32Store(o) => { store!(sp, mem, len, cx, o, 4, |v: u64| (v as u32).to_le_bytes()) }
+    next I32Store(o) => { store!(sp, mem, len, cx, o, 4, to_le_u32) }
+    next F32Store(o) => { store!(sp, mem, len, cx, o, 4, to_le_u32) }
     next I64Store(o) => { store!(sp, mem, len, cx, o, 8, |v: u64| v.to_le_bytes()) }
     next F64Store(o) => { store!(sp, mem, len, cx, o, 8, |v: u64| v.to_le_bytes()) }
     next I32Store8(o) => { store!(sp, mem, len, cx, o, 1, |v: u64| [v as u8]) }
     next I64Store8(o) => { store!(sp, mem, len, cx, o, 1, |v: u64| [v as u8]) }
     next I32Store16(o) => { store!(sp, mem, len, cx, o, 2, |v: u64| (v as u16).to_le_bytes()) }
     next I64Store16(o) => { store!(sp, mem, len, cx, o, 2, |v: u64| (v as u16).to_le_bytes()) }
-    next I64Store32(o) => { store!(sp, mem, len, cx, o, 4, |v: u64| (v as u32).to_le_bytes()) }
+    next I64Store32(o) => { store!(sp, mem, len, cx, o, 4, to_le_u32) }
     // ----- memory (bulk and size) -----
     next MemorySize { dst } => {
         sp.set(dst, u64::from((len / crate::memory::PAGE_SIZE) as u32));
@@ -941,84 +969,58 @@ handlers! {
     }
     next I32LoadAdd { dst, base, index, offset } => {
         let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let p = effective!(mem, len, cx, addr as usize + offset as usize, 4);
-        // SAFETY: checked by `effective!`.
-        let v = std::ptr::read_unaligned(p as *const u32);
-        sp.set(dst, u64::from(u32::from_le(v)));
+        let v = le_u32(read_mem!(mem, len, cx, addr as usize + offset as usize, 4));
+        sp.set(dst, u64::from(v));
     }
     next I32Load8UAdd { dst, base, index, offset } => {
         let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let p = effective!(mem, len, cx, addr as usize + offset as usize, 1);
-        sp.set(dst, u64::from(*p));
+        let [byte] = read_mem!(mem, len, cx, addr as usize + offset as usize, 1);
+        sp.set(dst, u64::from(byte));
     }
     next I32StoreAdd { base, index, value, offset } => {
         let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let p = effective!(mem, len, cx, addr as usize + offset as usize, 4);
-        // SAFETY: checked by `effective!`.
-        std::ptr::write_unaligned(p as *mut u32, (sp.get(value) as u32).to_le());
+        write_mem!(mem, len, cx, addr as usize + offset as usize, 4, to_le_u32(sp.get(value)));
     }
     next I32AddStore { addr, lhs, rhs, offset } => {
         let v = (sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32);
-        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 4);
-        // SAFETY: checked by `effective!`.
-        std::ptr::write_unaligned(p as *mut u32, v.to_le());
+        write_mem!(mem, len, cx, ea!(sp, addr, offset), 4, v.to_le_bytes());
     }
     next I32AddShl { dst, base, index, shift } => {
-        let shifted = (sp.get(index) as u32).wrapping_shl(sp.get(shift) as u32);
-        sp.set(dst, u64::from((sp.get(base) as u32).wrapping_add(shifted)));
+        let shifted = num::i32_shl(sp.get(index) as i32, sp.get(shift) as i32);
+        sp.set(dst, Slot::into_slot((sp.get(base) as i32).wrapping_add(shifted)));
     }
-    // ----- sequences (two instructions, in order) -----
-    next I32StoreThenAdd { addr, value, dst, lhs, rhs, offset } => {
-        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 4);
-        // SAFETY: checked by `effective!`.
-        std::ptr::write_unaligned(p as *mut u32, (sp.get(value) as u32).to_le());
-        sp.set(dst, u64::from((sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32)));
+    // ----- sequences: the two instructions' own operations, in order -----
+    next I32StoreThenAdd(st, add) => {
+        store!(sp, mem, len, cx, st, 4, to_le_u32);
+        bin!(sp, add, i32::wrapping_add);
     }
-    next I32AddThenAdd { dst0, lhs0, rhs0, dst1, lhs1, rhs1 } => {
-        sp.set(dst0, u64::from((sp.get(lhs0) as u32).wrapping_add(sp.get(rhs0) as u32)));
-        sp.set(dst1, u64::from((sp.get(lhs1) as u32).wrapping_add(sp.get(rhs1) as u32)));
+    next I32AddThenAdd(a, b) => {
+        bin!(sp, a, i32::wrapping_add);
+        bin!(sp, b, i32::wrapping_add);
     }
-    next I32AddThenLoad { sum, lhs, rhs, dst, addr, offset } => {
-        sp.set(sum, u64::from((sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32)));
-        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 4);
-        // SAFETY: checked by `effective!`.
-        sp.set(dst, u64::from(u32::from_le(std::ptr::read_unaligned(p as *const u32))));
+    next I32AddThenLoad(add, ld) => {
+        bin!(sp, add, i32::wrapping_add);
+        load!(sp, mem, len, cx, ld, 4, le_u32);
     }
-    next I32AddThenLoad16U { sum, lhs, rhs, dst, addr, offset } => {
-        sp.set(sum, u64::from((sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32)));
-        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 2);
-        // SAFETY: checked by `effective!`.
-        sp.set(dst, u64::from(u16::from_le(std::ptr::read_unaligned(p as *const u16))));
+    next I32AddThenLoad16U(add, ld) => {
+        bin!(sp, add, i32::wrapping_add);
+        load!(sp, mem, len, cx, ld, 2, le_u16);
     }
-    next I32Load16UThenShrU { loaded, addr, dst, lhs, rhs, offset } => {
-        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 2);
-        // SAFETY: checked by `effective!`.
-        sp.set(loaded, u64::from(u16::from_le(std::ptr::read_unaligned(p as *const u16))));
-        sp.set(dst, u64::from(num::i32_shr_u(sp.get(lhs) as i32, sp.get(rhs) as i32) as u32));
+    next I32Load16UThenShrU(ld, shr) => {
+        load!(sp, mem, len, cx, ld, 2, le_u16);
+        bin!(sp, shr, num::i32_shr_u);
     }
     next I32LoadThenLoad { dst0, addr0, dst1, addr1, offset0, offset1 } => {
-        let p = effective!(mem, len, cx, (sp.get(addr0) as u32 as usize) + offset0 as usize, 4);
-        // SAFETY: checked by `effective!`.
-        sp.set(dst0, u64::from(u32::from_le(std::ptr::read_unaligned(p as *const u32))));
-        let p = effective!(mem, len, cx, (sp.get(addr1) as u32 as usize) + offset1 as usize, 4);
-        // SAFETY: checked by `effective!`.
-        sp.set(dst1, u64::from(u32::from_le(std::ptr::read_unaligned(p as *const u32))));
+        sp.set(dst0, u64::from(le_u32(read_mem!(mem, len, cx, ea!(sp, addr0, offset0), 4))));
+        sp.set(dst1, u64::from(le_u32(read_mem!(mem, len, cx, ea!(sp, addr1, offset1), 4))));
     }
-    next I32AddThenStore { sum, lhs, rhs, addr, value, offset } => {
-        sp.set(sum, u64::from((sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32)));
-        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + offset as usize, 4);
-        // SAFETY: checked by `effective!`.
-        std::ptr::write_unaligned(p as *mut u32, (sp.get(value) as u32).to_le());
+    next I32AddThenStore(add, st) => {
+        bin!(sp, add, i32::wrapping_add);
+        store!(sp, mem, len, cx, st, 4, to_le_u32);
     }
-    ctl I32StoreThenJumpIfNez { addr, value, cond, store_offset, offset } => {
-        let p = effective!(mem, len, cx, (sp.get(addr) as u32 as usize) + store_offset as usize, 4);
-        // SAFETY: checked by `effective!`.
-        std::ptr::write_unaligned(p as *mut u32, (sp.get(value) as u32).to_le());
-        if sp.get(cond) as u32 != 0 {
-            jump!(ip, sp, mem, len, cx, offset);
-        }
-        let ip = ip.add(1);
-        dispatch!(ip, sp, mem, len, cx)
+    ctl I32StoreThenJumpIfNez { store, cond, offset } => {
+        store!(sp, mem, len, cx, store, 4, to_le_u32);
+        branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
     }
     ctl JumpToTableAnd { offset } => {
         if offset < 0 {
@@ -1034,11 +1036,7 @@ handlers! {
         };
         let v = (sp.get(lhs) as u32) & (sp.get(rhs) as u32);
         sp.set(dst, u64::from(v));
-        let entry = table.add(1 + v.min(n) as usize);
-        if let Instr::Jump { offset } = (*entry).instr {
-            jump!(entry, sp, mem, len, cx, offset);
-        }
-        dispatch!(entry, sp, mem, len, cx)
+        table_entry!(table, sp, mem, len, cx, v, n)
     }
     ctl CopyThenJump { dst, src, offset } => {
         sp.set(dst, sp.get(src));
@@ -1144,30 +1142,26 @@ handlers! {
         jump!(ip, sp, mem, len, cx, offset)
     }
     ctl JumpIfNez { cond, offset } => {
-        if sp.get(cond) as u32 != 0 {
-            jump!(ip, sp, mem, len, cx, offset);
-        }
-        let ip = ip.add(1);
-        dispatch!(ip, sp, mem, len, cx)
+        branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
     }
     ctl JumpIfEqz { cond, offset } => {
-        if sp.get(cond) as u32 == 0 {
-            jump!(ip, sp, mem, len, cx, offset);
-        }
-        let ip = ip.add(1);
-        dispatch!(ip, sp, mem, len, cx)
+        branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 == 0, offset)
     }
-    ctl JumpIfLoadI32Eq { dst, addr, other, mem_offset, offset } => {
-        load_jump!(ip, sp, mem, len, cx, dst, addr, mem_offset, offset, |v: u32| v == sp.get(other) as u32)
+    ctl JumpIfLoadI32Eq { load, other, offset } => {
+        let v: u32 = load!(sp, mem, len, cx, load, 4, le_u32);
+        branch!(ip, sp, mem, len, cx, v == sp.get(other) as u32, offset)
     }
-    ctl JumpIfLoadI32Ne { dst, addr, other, mem_offset, offset } => {
-        load_jump!(ip, sp, mem, len, cx, dst, addr, mem_offset, offset, |v: u32| v != sp.get(other) as u32)
+    ctl JumpIfLoadI32Ne { load, other, offset } => {
+        let v: u32 = load!(sp, mem, len, cx, load, 4, le_u32);
+        branch!(ip, sp, mem, len, cx, v != sp.get(other) as u32, offset)
     }
-    ctl JumpIfLoadNez { dst, addr, mem_offset, offset } => {
-        load_jump!(ip, sp, mem, len, cx, dst, addr, mem_offset, offset, |v: u32| v != 0)
+    ctl JumpIfLoadNez { load, offset } => {
+        let v: u32 = load!(sp, mem, len, cx, load, 4, le_u32);
+        branch!(ip, sp, mem, len, cx, v != 0, offset)
     }
-    ctl JumpIfLoadEqz { dst, addr, mem_offset, offset } => {
-        load_jump!(ip, sp, mem, len, cx, dst, addr, mem_offset, offset, |v: u32| v == 0)
+    ctl JumpIfLoadEqz { load, offset } => {
+        let v: u32 = load!(sp, mem, len, cx, load, 4, le_u32);
+        branch!(ip, sp, mem, len, cx, v == 0, offset)
     }
     ctl JumpIfI32Eq { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a == b) }
     ctl JumpIfI32Ne { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a != b) }
@@ -1192,24 +1186,12 @@ handlers! {
     ctl JumpIfI64GeS { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: i64, b: i64| a >= b) }
     ctl JumpIfI64GeU { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u64, b: u64| a >= b) }
     ctl JumpTable { index, len: n } => {
-        // The `n + 1` entries that follow are `Jump`s (the last is the default), or
-        // returns after jump threading. A `Jump` entry is taken here, saving the dispatch
-        // to it (CPython's interpreter loop runs a `br_table` per Python instruction).
-        let i = (sp.get(index) as u32).min(n);
-        let entry = ip.add(1 + i as usize);
-        if let Instr::Jump { offset } = (*entry).instr {
-            jump!(entry, sp, mem, len, cx, offset);
-        }
-        dispatch!(entry, sp, mem, len, cx)
+        table_entry!(ip, sp, mem, len, cx, sp.get(index) as u32, n)
     }
     ctl JumpTableAnd { dst, lhs, rhs, len: n } => {
         let v = (sp.get(lhs) as u32) & (sp.get(rhs) as u32);
         sp.set(dst, u64::from(v));
-        let entry = ip.add(1 + v.min(n) as usize);
-        if let Instr::Jump { offset } = (*entry).instr {
-            jump!(entry, sp, mem, len, cx, offset);
-        }
-        dispatch!(entry, sp, mem, len, cx)
+        table_entry!(ip, sp, mem, len, cx, v, n)
     }
     ctl Return {} => {
         resume!(cx, cx.ret())

@@ -113,29 +113,30 @@ macro_rules! define_instr {
             /// zero (`Nez`), is zero (`Eqz`). An `i32.load` feeding a branch: CPython's
             /// immortality check in `Py_INCREF`/`Py_DECREF` (which keeps the loaded count in
             /// a local for the increment), type and flag tests.
-            JumpIfLoadI32Eq { dst: Reg, addr: Reg, other: Reg, mem_offset: u32, offset: i32 },
-            JumpIfLoadI32Ne { dst: Reg, addr: Reg, other: Reg, mem_offset: u32, offset: i32 },
-            JumpIfLoadNez { dst: Reg, addr: Reg, mem_offset: u32, offset: i32 },
-            JumpIfLoadEqz { dst: Reg, addr: Reg, mem_offset: u32, offset: i32 },
+            JumpIfLoadI32Eq { load: Load, other: Reg, offset: i32 },
+            JumpIfLoadI32Ne { load: Load, other: Reg, offset: i32 },
+            JumpIfLoadNez { load: Load, offset: i32 },
+            JumpIfLoadEqz { load: Load, offset: i32 },
             // ----- sequences: two adjacent instructions in one dispatch (`translate::fuse_pairs`),
-            // executed in order; the second is never a jump target. -----
+            // executed in order; the second is never a jump target. The operands are those
+            // of the two instructions. -----
             /// `i32.store` then `i32.add`.
-            I32StoreThenAdd { addr: Reg, value: Reg, dst: Reg, lhs: Reg, rhs: Reg, offset: u32 },
+            I32StoreThenAdd(Store, Bin),
             /// `i32.add` then `i32.add`.
-            I32AddThenAdd { dst0: Reg, lhs0: Reg, rhs0: Reg, dst1: Reg, lhs1: Reg, rhs1: Reg },
+            I32AddThenAdd(Bin, Bin),
             /// `i32.add` then `i32.load` (the address may be the sum: `local.tee`d pointers).
-            I32AddThenLoad { sum: Reg, lhs: Reg, rhs: Reg, dst: Reg, addr: Reg, offset: u32 },
+            I32AddThenLoad(Bin, Load),
             /// `i32.add` then `i32.load16_u`.
-            I32AddThenLoad16U { sum: Reg, lhs: Reg, rhs: Reg, dst: Reg, addr: Reg, offset: u32 },
+            I32AddThenLoad16U(Bin, Load),
             /// `i32.load16_u` then `i32.shr_u` (CPython's eval loop: a code unit, then its
             /// argument byte).
-            I32Load16UThenShrU { loaded: Reg, addr: Reg, dst: Reg, lhs: Reg, rhs: Reg, offset: u32 },
+            I32Load16UThenShrU(Load, Bin),
             /// `i32.load` then `i32.load`, both with offsets below 2^16 (pointer chasing).
             I32LoadThenLoad { dst0: Reg, addr0: Reg, dst1: Reg, addr1: Reg, offset0: u16, offset1: u16 },
             /// `i32.add` then `i32.store` (the sum kept in a local).
-            I32AddThenStore { sum: Reg, lhs: Reg, rhs: Reg, addr: Reg, value: Reg, offset: u32 },
+            I32AddThenStore(Bin, Store),
             /// `i32.store` then [`Instr::JumpIfNez`].
-            I32StoreThenJumpIfNez { addr: Reg, value: Reg, cond: Reg, store_offset: u32, offset: i32 },
+            I32StoreThenJumpIfNez { store: Store, cond: Reg, offset: i32 },
             /// [`Instr::Jump`] to a [`Instr::JumpTableAnd`], executed in the same dispatch
             /// (the end of every opcode in CPython's eval loop jumps back to its dispatch).
             JumpToTableAnd { offset: i32 },
@@ -286,35 +287,21 @@ macro_rules! define_instr {
                         f(index);
                     }
                     Self::JumpIfNez { cond, .. } | Self::JumpIfEqz { cond, .. } => f(cond),
-                    Self::I32StoreThenAdd { addr, value, dst, lhs, rhs, .. } => {
-                        f(addr);
-                        f(value);
-                        f(dst);
-                        f(lhs);
-                        f(rhs);
+                    Self::I32StoreThenAdd(st, add) => {
+                        define_instr!(@regs Store st f);
+                        define_instr!(@regs Bin add f);
                     }
-                    Self::I32AddThenLoad { sum, lhs, rhs, dst, addr, .. }
-                    | Self::I32AddThenLoad16U { sum, lhs, rhs, dst, addr, .. } => {
-                        f(sum);
-                        f(lhs);
-                        f(rhs);
-                        f(dst);
-                        f(addr);
+                    Self::I32AddThenLoad(add, ld) | Self::I32AddThenLoad16U(add, ld) => {
+                        define_instr!(@regs Bin add f);
+                        define_instr!(@regs Load ld f);
                     }
-                    Self::I32Load16UThenShrU { loaded, addr, dst, lhs, rhs, .. } => {
-                        f(loaded);
-                        f(addr);
-                        f(dst);
-                        f(lhs);
-                        f(rhs);
+                    Self::I32Load16UThenShrU(ld, shr) => {
+                        define_instr!(@regs Load ld f);
+                        define_instr!(@regs Bin shr f);
                     }
-                    Self::I32AddThenAdd { dst0, lhs0, rhs0, dst1, lhs1, rhs1 } => {
-                        f(dst0);
-                        f(lhs0);
-                        f(rhs0);
-                        f(dst1);
-                        f(lhs1);
-                        f(rhs1);
+                    Self::I32AddThenAdd(a, b) => {
+                        define_instr!(@regs Bin a f);
+                        define_instr!(@regs Bin b f);
                     }
                     Self::I32LoadThenLoad { dst0, addr0, dst1, addr1, .. } => {
                         f(dst0);
@@ -322,16 +309,12 @@ macro_rules! define_instr {
                         f(dst1);
                         f(addr1);
                     }
-                    Self::I32AddThenStore { sum, lhs, rhs, addr, value, .. } => {
-                        f(sum);
-                        f(lhs);
-                        f(rhs);
-                        f(addr);
-                        f(value);
+                    Self::I32AddThenStore(add, st) => {
+                        define_instr!(@regs Bin add f);
+                        define_instr!(@regs Store st f);
                     }
-                    Self::I32StoreThenJumpIfNez { addr, value, cond, .. } => {
-                        f(addr);
-                        f(value);
+                    Self::I32StoreThenJumpIfNez { store, cond, .. } => {
+                        define_instr!(@regs Store store f);
                         f(cond);
                     }
                     Self::JumpToTableAnd { .. } => {}
@@ -356,15 +339,13 @@ macro_rules! define_instr {
                         f(index);
                         f(shift);
                     }
-                    Self::JumpIfLoadI32Eq { dst, addr, other, .. }
-                    | Self::JumpIfLoadI32Ne { dst, addr, other, .. } => {
-                        f(dst);
-                        f(addr);
+                    Self::JumpIfLoadI32Eq { load, other, .. }
+                    | Self::JumpIfLoadI32Ne { load, other, .. } => {
+                        define_instr!(@regs Load load f);
                         f(other);
                     }
-                    Self::JumpIfLoadNez { dst, addr, .. } | Self::JumpIfLoadEqz { dst, addr, .. } => {
-                        f(dst);
-                        f(addr);
+                    Self::JumpIfLoadNez { load, .. } | Self::JumpIfLoadEqz { load, .. } => {
+                        define_instr!(@regs Load load f);
                     }
                     Self::JumpIfI32Eq { lhs, rhs, .. }
                     | Self::JumpIfI32AndNez { lhs, rhs, .. }

@@ -239,45 +239,38 @@ pub fn translate(
 /// Fuel stays sound: a cycle of the threaded jumps is a cycle of the original code and
 /// still contains a backward jump, which consumes fuel.
 fn thread_jumps(instrs: &mut [Instr]) {
+    let at =
+        |instrs: &[Instr], t: i64| usize::try_from(t).ok().and_then(|t| instrs.get(t).copied());
     for i in 0..instrs.len() {
         let Some(&mut offset) = instrs[i].jump_offset_mut() else {
             continue;
         };
         let mut target = i as i64 + i64::from(offset);
         for _ in 0..4 {
-            match usize::try_from(target).ok().and_then(|t| instrs.get(t)) {
-                Some(&Instr::Jump { offset }) => target += i64::from(offset),
+            match at(instrs, target) {
+                Some(Instr::Jump { offset }) => target += i64::from(offset),
                 _ => break,
             }
         }
         let Ok(offset) = i32::try_from(target - i as i64) else {
             continue;
         };
-        let ret = usize::try_from(target)
-            .ok()
-            .and_then(|t| instrs.get(t))
-            .filter(|r| {
-                matches!(
-                    r,
-                    Instr::Return | Instr::Return1 { .. } | Instr::ReturnMany { .. }
-                )
-            })
-            .copied();
-        let to_table = usize::try_from(target)
-            .ok()
-            .and_then(|t| instrs.get(t))
-            .is_some_and(|t| matches!(t, Instr::JumpTableAnd { .. }));
-        match (&mut instrs[i], ret) {
-            (jump @ Instr::Jump { .. }, Some(ret)) => *jump = ret,
-            (jump @ Instr::Jump { .. }, None) if to_table => {
-                *jump = Instr::JumpToTableAnd { offset };
+        let unconditional = matches!(instrs[i], Instr::Jump { .. });
+        instrs[i] = match at(instrs, target) {
+            Some(ret @ (Instr::Return | Instr::Return1 { .. } | Instr::ReturnMany { .. }))
+                if unconditional =>
+            {
+                ret
             }
-            (instr, _) => {
+            Some(Instr::JumpTableAnd { .. }) if unconditional => Instr::JumpToTableAnd { offset },
+            _ => {
+                let mut instr = instrs[i];
                 if let Some(o) = instr.jump_offset_mut() {
                     *o = offset;
                 }
+                instr
             }
-        }
+        };
     }
 }
 
@@ -288,46 +281,11 @@ fn thread_jumps(instrs: &mut [Instr]) {
 /// 1.7%, copies before a jump or call 1.5% + 2.1%).
 fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
     Some(match (*first, *second) {
-        (Instr::I32Store(st), Instr::I32Add(add)) => Instr::I32StoreThenAdd {
-            addr: st.addr,
-            value: st.value,
-            offset: st.offset,
-            dst: add.dst,
-            lhs: add.lhs,
-            rhs: add.rhs,
-        },
-        (Instr::I32Add(a), Instr::I32Add(b)) => Instr::I32AddThenAdd {
-            dst0: a.dst,
-            lhs0: a.lhs,
-            rhs0: a.rhs,
-            dst1: b.dst,
-            lhs1: b.lhs,
-            rhs1: b.rhs,
-        },
-        (Instr::I32Add(add), Instr::I32Load(ld)) => Instr::I32AddThenLoad {
-            sum: add.dst,
-            lhs: add.lhs,
-            rhs: add.rhs,
-            dst: ld.dst,
-            addr: ld.addr,
-            offset: ld.offset,
-        },
-        (Instr::I32Add(add), Instr::I32Load16U(ld)) => Instr::I32AddThenLoad16U {
-            sum: add.dst,
-            lhs: add.lhs,
-            rhs: add.rhs,
-            dst: ld.dst,
-            addr: ld.addr,
-            offset: ld.offset,
-        },
-        (Instr::I32Load16U(ld), Instr::I32ShrU(shr)) => Instr::I32Load16UThenShrU {
-            loaded: ld.dst,
-            addr: ld.addr,
-            offset: ld.offset,
-            dst: shr.dst,
-            lhs: shr.lhs,
-            rhs: shr.rhs,
-        },
+        (Instr::I32Store(st), Instr::I32Add(add)) => Instr::I32StoreThenAdd(st, add),
+        (Instr::I32Add(a), Instr::I32Add(b)) => Instr::I32AddThenAdd(a, b),
+        (Instr::I32Add(add), Instr::I32Load(ld)) => Instr::I32AddThenLoad(add, ld),
+        (Instr::I32Add(add), Instr::I32Load16U(ld)) => Instr::I32AddThenLoad16U(add, ld),
+        (Instr::I32Load16U(ld), Instr::I32ShrU(shr)) => Instr::I32Load16UThenShrU(ld, shr),
         (Instr::I32Load(a), Instr::I32Load(b)) => Instr::I32LoadThenLoad {
             dst0: a.dst,
             addr0: a.addr,
@@ -336,21 +294,14 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
             offset0: u16::try_from(a.offset).ok()?,
             offset1: u16::try_from(b.offset).ok()?,
         },
-        (Instr::I32Add(add), Instr::I32Store(st)) => Instr::I32AddThenStore {
-            sum: add.dst,
-            lhs: add.lhs,
-            rhs: add.rhs,
-            addr: st.addr,
-            value: st.value,
-            offset: st.offset,
-        },
-        (Instr::I32Store(st), Instr::JumpIfNez { cond, offset }) => Instr::I32StoreThenJumpIfNez {
-            addr: st.addr,
-            value: st.value,
-            cond,
-            store_offset: st.offset,
-            offset,
-        },
+        (Instr::I32Add(add), Instr::I32Store(st)) => Instr::I32AddThenStore(add, st),
+        (Instr::I32Store(store), Instr::JumpIfNez { cond, offset }) => {
+            Instr::I32StoreThenJumpIfNez {
+                store,
+                cond,
+                offset,
+            }
+        }
         (Instr::Copy { dst, src }, Instr::Jump { offset }) => {
             Instr::CopyThenJump { dst, src, offset }
         }
@@ -838,46 +789,29 @@ impl Translator<'_> {
     /// doing both (it still writes the loaded value, which may be live: a local the
     /// program keeps it in); the load is removed.
     fn take_load_into_jump(&mut self, jump: &Instr) -> Option<Instr> {
-        let Some(Instr::I32Load(Load {
-            dst,
-            addr,
-            offset: mem_offset,
-        })) = self.last_in_block()
-        else {
+        let Some(Instr::I32Load(load)) = self.last_in_block() else {
             return None;
         };
+        let dst = load.dst;
         // The comparison's other operand; read after `dst` is written, so it may be `dst`.
         let other = |lhs: Reg, rhs: Reg| match (lhs == dst, rhs == dst) {
             (true, _) => Some(rhs),
             (false, true) => Some(lhs),
             (false, false) => None,
         };
+        let offset = 0;
         let fused = match *jump {
-            Instr::JumpIfNez { cond, .. } if cond == dst => Instr::JumpIfLoadNez {
-                dst,
-                addr,
-                mem_offset,
-                offset: 0,
-            },
-            Instr::JumpIfEqz { cond, .. } if cond == dst => Instr::JumpIfLoadEqz {
-                dst,
-                addr,
-                mem_offset,
-                offset: 0,
-            },
+            Instr::JumpIfNez { cond, .. } if cond == dst => Instr::JumpIfLoadNez { load, offset },
+            Instr::JumpIfEqz { cond, .. } if cond == dst => Instr::JumpIfLoadEqz { load, offset },
             Instr::JumpIfI32Eq { lhs, rhs, .. } => Instr::JumpIfLoadI32Eq {
-                dst,
-                addr,
+                load,
                 other: other(lhs, rhs)?,
-                mem_offset,
-                offset: 0,
+                offset,
             },
             Instr::JumpIfI32Ne { lhs, rhs, .. } => Instr::JumpIfLoadI32Ne {
-                dst,
-                addr,
+                load,
                 other: other(lhs, rhs)?,
-                mem_offset,
-                offset: 0,
+                offset,
             },
             _ => return None,
         };
@@ -1680,7 +1614,13 @@ mod tests {
             funcs[1]
         );
         assert!(
-            has(1, |i| matches!(i, Instr::JumpIfLoadNez { dst: 1, .. })),
+            has(1, |i| matches!(
+                i,
+                Instr::JumpIfLoadNez {
+                    load: Load { dst: 1, .. },
+                    ..
+                }
+            )),
             "{:?}",
             funcs[1]
         );
