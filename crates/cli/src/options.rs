@@ -6,11 +6,18 @@ use std::process::ExitCode;
 
 use wasmi_py_socket::{AllowEntry, NetPolicy};
 
-use crate::run::USAGE_STATUS;
+use crate::run::{LOAD_FAILURE_STATUS, USAGE_STATUS};
 
 /// Writes to stderr, ignoring failure (`eprintln!` would panic on a closed stderr).
 pub(crate) fn report(message: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+/// Reports that the module or script cannot be run at all (unreadable, invalid,
+/// unlinkable): the exit status of both kinds of `run` for that.
+pub(crate) fn load_failure(message: impl std::fmt::Display) -> ExitCode {
+    report(format_args!("wasmi-py run: {message}"));
+    ExitCode::from(LOAD_FAILURE_STATUS)
 }
 
 pub(crate) fn usage_error(message: &str) -> ExitCode {

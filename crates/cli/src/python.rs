@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use wasmi_py_cpython::{Config, Dir, Ended, Install, Main, Mode, Runtime, StartError};
 
-use crate::options::{flag_value, report, split_flag, usage_error, Sandbox};
-use crate::run::{LOAD_FAILURE_STATUS, TRAP_STATUS};
+use crate::options::{flag_value, load_failure, report, split_flag, usage_error, Sandbox};
+use crate::run::TRAP_STATUS;
 
 pub const PYTHON_USAGE: &str = "\
 wasmi-py run: run Python code in CPython 3.13 inside wasmi-py's sandbox
@@ -151,15 +151,11 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         Ok(None) => return ExitCode::SUCCESS,
         Err(code) => return code,
     };
-    let fail = |message: String| {
-        report(format_args!("wasmi-py run: {message}"));
-        ExitCode::from(LOAD_FAILURE_STATUS)
-    };
 
     // The guest sees the current directory and the script's directory at their own paths.
     let cwd = match std::env::current_dir() {
         Ok(d) => d,
-        Err(e) => return fail(format!("cannot read the current directory: {e}")),
+        Err(e) => return load_failure(format!("cannot read the current directory: {e}")),
     };
     let mut dirs = vec![Dir {
         host: cwd.clone(),
@@ -170,7 +166,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         Some(Mode::Script(script)) => {
             let path = absolute(Path::new(&script));
             if !path.is_file() {
-                return fail(format!(
+                return load_failure(format!(
                     "can't open file '{}': [Errno 2] No such file or directory",
                     path.display()
                 ));
@@ -239,11 +235,11 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
 
     let install = match Install::locate(opts.python_home.as_deref()) {
         Ok(i) => i,
-        Err(e) => return fail(e),
+        Err(e) => return load_failure(e),
     };
     let runtime = match Runtime::load(install) {
         Ok(r) => r,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return load_failure(e.to_string()),
     };
     let config = Config {
         dirs,
@@ -255,7 +251,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
     let mut python = match runtime.start(config) {
         Ok(p) => p,
         Err(StartError::Init(ended)) => return ended_status(&ended),
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return load_failure(e.to_string()),
     };
     let main = Main {
         mode,

@@ -7,7 +7,7 @@ use wasmi_py_core::{Config, Engine, Error, Linker, Module, Store, Trap};
 use wasmi_py_socket::SocketCtx;
 use wasmi_py_wasi::{add_to_linker, WasiCtx};
 
-use crate::options::{report, usage_error, Sandbox};
+use crate::options::{load_failure, report, usage_error, Sandbox};
 
 /// Exit status when the guest traps (or a host function fails): 128 + SIGABRT, what
 /// wasmtime uses on Unix for a trap.
@@ -117,18 +117,14 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         Ok(None) => return ExitCode::SUCCESS,
         Err(code) => return code,
     };
-    let fail = |message: String| {
-        report(format_args!("wasmi-py run: {message}"));
-        ExitCode::from(LOAD_FAILURE_STATUS)
-    };
     let bytes = match std::fs::read(&opts.module) {
         Ok(b) => b,
-        Err(e) => return fail(format!("cannot read {}: {e}", opts.module)),
+        Err(e) => return load_failure(format!("cannot read {}: {e}", opts.module)),
     };
     let engine = Engine::new(Config::default());
     let module = match Module::new(&engine, &bytes) {
         Ok(m) => m,
-        Err(e) => return fail(format!("{}: {e}", opts.module)),
+        Err(e) => return load_failure(format!("{}: {e}", opts.module)),
     };
     drop(bytes);
 
@@ -147,7 +143,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
     }
     let ctx = match builder.build() {
         Ok(ctx) => ctx,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return load_failure(e.to_string()),
     };
 
     let mut store = Store::new(
@@ -165,10 +161,10 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(i) => i,
         Err(Error::Trap(trap)) => return finish(&trap),
-        Err(e) => return fail(format!("{}: {e}", opts.module)),
+        Err(e) => return load_failure(format!("{}: {e}", opts.module)),
     };
     let Some(start) = instance.get_func(&store, "_start") else {
-        return fail(format!(
+        return load_failure(format!(
             "{}: no `_start` export (not a WASI command module)",
             opts.module
         ));
