@@ -703,19 +703,8 @@ impl WasiCtx {
     ) -> WasiResult {
         let iovs = m.iovecs(iovs, iovs_len)?;
         m.check_array(nread, 1, 4)?;
-        let n = match self.table.get(fd)? {
-            Entry::File(f) => {
-                if !f.readable {
-                    return Err(Errno::BADF);
-                }
-                if offset > i64::MAX as u64 {
-                    return Err(Errno::INVAL);
-                }
-                read_scatter(m, &iovs, |b| f.file.read_at(b, offset))?
-            }
-            Entry::Dir(_) => return Err(Errno::ISDIR),
-            _ => return Err(Errno::SPIPE),
-        };
+        let f = positioned_file(self.table.get(fd)?, offset, Access::Read)?;
+        let n = read_scatter(m, &iovs, |b| f.file.read_at(b, offset))?;
         m.write_u32(nread, n)
     }
 
@@ -787,20 +776,9 @@ impl WasiCtx {
     ) -> WasiResult {
         let iovs = m.iovecs(iovs, iovs_len)?;
         m.check_array(nwritten, 1, 4)?;
-        let n = match self.table.get(fd)? {
-            Entry::File(f) => {
-                if !f.writable {
-                    return Err(Errno::BADF);
-                }
-                if offset > i64::MAX as u64 {
-                    return Err(Errno::INVAL);
-                }
-                let data = gather(m, &iovs)?;
-                size_u32(retry(|| f.file.write_at(&data, offset))?)
-            }
-            Entry::Dir(_) => return Err(Errno::BADF),
-            _ => return Err(Errno::SPIPE),
-        };
+        let f = positioned_file(self.table.get(fd)?, offset, Access::Write)?;
+        let data = gather(m, &iovs)?;
+        let n = size_u32(retry(|| f.file.write_at(&data, offset))?);
         m.write_u32(nwritten, n)
     }
 
@@ -1369,5 +1347,27 @@ impl WasiCtx {
         }
         host::shutdown(s.socket.fd(), how)?;
         Ok(())
+    }
+}
+
+/// What a positioned transfer does with its file.
+#[derive(Clone, Copy)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// The file `entry` is, for `fd_pread`/`fd_pwrite` at `offset`: `BADF` without the access
+/// right, `INVAL` for an offset past `i64::MAX`, `ISDIR` (reading) or `BADF` (writing) for
+/// a directory, `SPIPE` for anything unseekable (stdio, sockets).
+fn positioned_file(entry: &Entry, offset: u64, access: Access) -> Result<&FileEntry, Errno> {
+    match (entry, access) {
+        (Entry::File(f), Access::Read) if !f.readable => Err(Errno::BADF),
+        (Entry::File(f), Access::Write) if !f.writable => Err(Errno::BADF),
+        (Entry::File(_), _) if offset > i64::MAX as u64 => Err(Errno::INVAL),
+        (Entry::File(f), _) => Ok(f),
+        (Entry::Dir(_), Access::Read) => Err(Errno::ISDIR),
+        (Entry::Dir(_), Access::Write) => Err(Errno::BADF),
+        _ => Err(Errno::SPIPE),
     }
 }

@@ -230,6 +230,25 @@ fn file_io() {
         std::fs::read(t.path().join("f.txt")).unwrap(),
         b"HEllo world"
     );
+    // Positioned transfers on what has no position, or past i64::MAX.
+    let positioned = |g: &mut Guest, func: &str, fd: u32, offset: u64| {
+        g.call_vals(
+            func,
+            &[
+                Val::I32(fd as i32),
+                Val::I32(iov as i32),
+                Val::I32(1),
+                Val::I64(offset as i64),
+                Val::I32(OUT as i32),
+            ],
+        )
+    };
+    assert_eq!(positioned(&mut g, "fd_pread", 3, 0), Errno::ISDIR);
+    assert_eq!(positioned(&mut g, "fd_pwrite", 3, 0), Errno::BADF);
+    assert_eq!(positioned(&mut g, "fd_pread", 1, 0), Errno::SPIPE);
+    assert_eq!(positioned(&mut g, "fd_pwrite", 1, 0), Errno::SPIPE);
+    assert_eq!(positioned(&mut g, "fd_pread", fd, 1 << 63), Errno::INVAL);
+    assert_eq!(positioned(&mut g, "fd_pwrite", fd, 1 << 63), Errno::INVAL);
     // filestat, set_size, allocate, sync, advise.
     assert_eq!(g.call("fd_filestat_get", &[fd, OUT]), Errno::SUCCESS);
     let st = g.read(OUT, 64);
