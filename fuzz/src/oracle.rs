@@ -269,11 +269,9 @@ pub fn arbitrary_features(u: &mut Unstructured) -> arbitrary::Result<Features> {
 /// A wasm-smith configuration drawn from `u` that generates only what we support, and the
 /// proposal set (ours) its modules need.
 ///
-/// `Config::arbitrary` varies the limits, the instruction kinds, `min_uleb_size` (over-long
-/// LEB128s), and the 2.0 proposals; everything past 2.0 is forced off here. wasm-smith has
-/// no knob for `mutable-global` (it is always allowed), so the returned features have it on.
-pub fn smith_config(u: &mut Unstructured) -> arbitrary::Result<(wasm_smith::Config, Features)> {
-    let mut c = wasm_smith::Config::arbitrary(u)?;
+/// Turns off every proposal past WebAssembly 2.0 in `c` (and multi-memory: at most one
+/// memory), leaving the 2.0 proposals as they are.
+pub fn disable_post_2_0(c: &mut wasm_smith::Config) {
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
     c.acquire_release_atomics_enabled = false;
@@ -291,6 +289,14 @@ pub fn smith_config(u: &mut Unstructured) -> arbitrary::Result<(wasm_smith::Conf
     c.max_memories = c.max_memories.min(1);
     c.min_memories = c.min_memories.min(1);
     c.max_tags = 0;
+}
+
+/// `Config::arbitrary` varies the limits, the instruction kinds, `min_uleb_size` (over-long
+/// LEB128s), and the 2.0 proposals; everything past 2.0 is forced off here. wasm-smith has
+/// no knob for `mutable-global` (it is always allowed), so the returned features have it on.
+pub fn smith_config(u: &mut Unstructured) -> arbitrary::Result<(wasm_smith::Config, Features)> {
+    let mut c = wasm_smith::Config::arbitrary(u)?;
+    disable_post_2_0(&mut c);
     if !c.reference_types_enabled {
         c.max_tables = c.max_tables.min(1);
     }
