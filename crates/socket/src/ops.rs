@@ -576,140 +576,112 @@ impl Cx<'_, '_> {
         canon_cap: u32,
         canon_len_out: u32,
     ) -> Eai {
-        match self.getaddrinfo_inner(
-            node,
-            node_len,
-            service,
-            service_len,
-            hints,
-            res,
-            res_cap,
-            res_count_out,
-            canon,
-            canon_cap,
-            canon_len_out,
-        ) {
-            Ok(()) => Eai::OK,
-            Err(e) => e,
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn getaddrinfo_inner(
-        &mut self,
-        node: u32,
-        node_len: u32,
-        service: u32,
-        service_len: u32,
-        hints: u32,
-        res: u32,
-        res_cap: u32,
-        res_count_out: u32,
-        canon: u32,
-        canon_cap: u32,
-        canon_len_out: u32,
-    ) -> Result<(), Eai> {
-        let fault = |_| Eai::SYSTEM;
-        let node = guest_cstr(self.m, node, node_len)?;
-        let service = guest_cstr(self.m, service, service_len)?;
-        let mut h = sys::Hints::default();
-        let mut flags = 0;
-        if hints != 0 {
-            let b = self.m.slice(hints, abi::HINTS_SIZE).map_err(fault)?;
-            flags = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            let family = u32::from(u16::from_le_bytes([b[4], b[5]]));
-            let socktype = u32::from(u16::from_le_bytes([b[6], b[7]]));
-            let protocol = u16::from_le_bytes([b[8], b[9]]);
-            if flags & !ai::MASK != 0 || b[10..16].iter().any(|&x| x != 0) {
-                return Err(Eai::BADFLAGS);
-            }
-            h.family = match family {
-                af::UNSPEC => libc::AF_UNSPEC,
-                af::INET => libc::AF_INET,
-                af::INET6 => libc::AF_INET6,
-                _ => return Err(Eai::FAMILY),
-            };
-            h.socktype = match socktype {
-                0 => 0,
-                sock::STREAM => libc::SOCK_STREAM,
-                sock::DGRAM => libc::SOCK_DGRAM,
-                _ => return Err(Eai::SOCKTYPE),
-            };
-            h.protocol = libc::c_int::from(protocol);
-            for (bit, host) in [
-                (ai::PASSIVE, libc::AI_PASSIVE),
-                (ai::CANONNAME, libc::AI_CANONNAME),
-                (ai::NUMERICHOST, libc::AI_NUMERICHOST),
-                (ai::NUMERICSERV, libc::AI_NUMERICSERV),
-                (ai::V4MAPPED, libc::AI_V4MAPPED),
-                (ai::ALL, libc::AI_ALL),
-                (ai::ADDRCONFIG, libc::AI_ADDRCONFIG),
-            ] {
-                if flags & bit != 0 {
-                    h.flags |= host;
+        // The body uses `?`; its error is the `EAI_*` code returned.
+        let mut run = || -> Result<(), Eai> {
+            let fault = |_| Eai::SYSTEM;
+            let node = guest_cstr(self.m, node, node_len)?;
+            let service = guest_cstr(self.m, service, service_len)?;
+            let mut h = sys::Hints::default();
+            let mut flags = 0;
+            if hints != 0 {
+                let b = self.m.slice(hints, abi::HINTS_SIZE).map_err(fault)?;
+                flags = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                let family = u32::from(u16::from_le_bytes([b[4], b[5]]));
+                let socktype = u32::from(u16::from_le_bytes([b[6], b[7]]));
+                let protocol = u16::from_le_bytes([b[8], b[9]]);
+                if flags & !ai::MASK != 0 || b[10..16].iter().any(|&x| x != 0) {
+                    return Err(Eai::BADFLAGS);
+                }
+                h.family = match family {
+                    af::UNSPEC => libc::AF_UNSPEC,
+                    af::INET => libc::AF_INET,
+                    af::INET6 => libc::AF_INET6,
+                    _ => return Err(Eai::FAMILY),
+                };
+                h.socktype = match socktype {
+                    0 => 0,
+                    sock::STREAM => libc::SOCK_STREAM,
+                    sock::DGRAM => libc::SOCK_DGRAM,
+                    _ => return Err(Eai::SOCKTYPE),
+                };
+                h.protocol = libc::c_int::from(protocol);
+                for (bit, host) in [
+                    (ai::PASSIVE, libc::AI_PASSIVE),
+                    (ai::CANONNAME, libc::AI_CANONNAME),
+                    (ai::NUMERICHOST, libc::AI_NUMERICHOST),
+                    (ai::NUMERICSERV, libc::AI_NUMERICSERV),
+                    (ai::V4MAPPED, libc::AI_V4MAPPED),
+                    (ai::ALL, libc::AI_ALL),
+                    (ai::ADDRCONFIG, libc::AI_ADDRCONFIG),
+                ] {
+                    if flags & bit != 0 {
+                        h.flags |= host;
+                    }
                 }
             }
-        }
-        self.m
-            .check_array(res, res_cap, abi::ADDRINFO_SIZE)
-            .map_err(fault)?;
-        self.m.check_array(res_count_out, 1, 4).map_err(fault)?;
-        if canon != 0 {
-            self.m.check_array(canon, canon_cap, 1).map_err(fault)?;
-        }
-        if canon_len_out != 0 {
-            self.m.check_array(canon_len_out, 1, 4).map_err(fault)?;
-        }
-        if let Some((_, name)) = &node {
-            if flags & ai::NUMERICHOST == 0 && !self.net.may_resolve(name) {
-                return Err(Eai::DENIED);
-            }
-        }
-        let (found, canon_name) = sys::getaddrinfo(
-            node.as_ref().map(|(c, _)| c.as_c_str()),
-            service.as_ref().map(|(c, _)| c.as_c_str()),
-            h,
-        )
-        .map_err(host_eai)?;
-        let entries: Vec<[u8; abi::ADDRINFO_SIZE as usize]> = found
-            .iter()
-            .filter_map(|r| {
-                let ty = match r.socktype {
-                    libc::SOCK_STREAM => sock::STREAM,
-                    libc::SOCK_DGRAM => sock::DGRAM,
-                    _ => return None,
-                };
-                let mut e = [0u8; abi::ADDRINFO_SIZE as usize];
-                e[0..2].copy_from_slice(&(ty as u16).to_le_bytes());
-                e[2..4].copy_from_slice(&(u16::try_from(r.protocol).unwrap_or(0)).to_le_bytes());
-                e[4..].copy_from_slice(&abi::encode_sockaddr(&r.addr));
-                Some(e)
-            })
-            .collect();
-        if let Some((_, name)) = &node {
-            self.net.learn(name, found.iter().map(|r| r.addr.ip()));
-        }
-        for (i, e) in entries.iter().take(res_cap as usize).enumerate() {
-            let at = u64::from(res) + i as u64 * u64::from(abi::ADDRINFO_SIZE);
-            let at = u32::try_from(at).map_err(|_| Eai::SYSTEM)?;
-            self.m.write(at, e).map_err(fault)?;
-        }
-        let count = u32::try_from(entries.len()).map_err(|_| Eai::MEMORY)?;
-        self.m.write_u32(res_count_out, count).map_err(fault)?;
-        let canon_name = canon_name.unwrap_or_default();
-        let clen = if canon != 0 {
-            let n = canon_name.len().min(canon_cap as usize);
-            self.m.write(canon, &canon_name[..n]).map_err(fault)?;
-            n
-        } else {
-            0
-        };
-        if canon_len_out != 0 {
             self.m
-                .write_u32(canon_len_out, clen as u32)
+                .check_array(res, res_cap, abi::ADDRINFO_SIZE)
                 .map_err(fault)?;
-        }
-        Ok(())
+            self.m.check_array(res_count_out, 1, 4).map_err(fault)?;
+            if canon != 0 {
+                self.m.check_array(canon, canon_cap, 1).map_err(fault)?;
+            }
+            if canon_len_out != 0 {
+                self.m.check_array(canon_len_out, 1, 4).map_err(fault)?;
+            }
+            if let Some((_, name)) = &node {
+                if flags & ai::NUMERICHOST == 0 && !self.net.may_resolve(name) {
+                    return Err(Eai::DENIED);
+                }
+            }
+            let (found, canon_name) = sys::getaddrinfo(
+                node.as_ref().map(|(c, _)| c.as_c_str()),
+                service.as_ref().map(|(c, _)| c.as_c_str()),
+                h,
+            )
+            .map_err(host_eai)?;
+            let entries: Vec<[u8; abi::ADDRINFO_SIZE as usize]> = found
+                .iter()
+                .filter_map(|r| {
+                    let ty = match r.socktype {
+                        libc::SOCK_STREAM => sock::STREAM,
+                        libc::SOCK_DGRAM => sock::DGRAM,
+                        _ => return None,
+                    };
+                    let mut e = [0u8; abi::ADDRINFO_SIZE as usize];
+                    e[0..2].copy_from_slice(&(ty as u16).to_le_bytes());
+                    e[2..4]
+                        .copy_from_slice(&(u16::try_from(r.protocol).unwrap_or(0)).to_le_bytes());
+                    e[4..].copy_from_slice(&abi::encode_sockaddr(&r.addr));
+                    Some(e)
+                })
+                .collect();
+            if let Some((_, name)) = &node {
+                self.net.learn(name, found.iter().map(|r| r.addr.ip()));
+            }
+            for (i, e) in entries.iter().take(res_cap as usize).enumerate() {
+                let at = u64::from(res) + i as u64 * u64::from(abi::ADDRINFO_SIZE);
+                let at = u32::try_from(at).map_err(|_| Eai::SYSTEM)?;
+                self.m.write(at, e).map_err(fault)?;
+            }
+            let count = u32::try_from(entries.len()).map_err(|_| Eai::MEMORY)?;
+            self.m.write_u32(res_count_out, count).map_err(fault)?;
+            let canon_name = canon_name.unwrap_or_default();
+            let clen = if canon != 0 {
+                let n = canon_name.len().min(canon_cap as usize);
+                self.m.write(canon, &canon_name[..n]).map_err(fault)?;
+                n
+            } else {
+                0
+            };
+            if canon_len_out != 0 {
+                self.m
+                    .write_u32(canon_len_out, clen as u32)
+                    .map_err(fault)?;
+            }
+            Ok(())
+        };
+        run().err().unwrap_or(Eai::OK)
     }
 
     /// `getnameinfo(addr, addr_len, flags, host, host_cap, host_len_out, serv, serv_cap,
