@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crate::instr::{Bin, Instr, Load, Store as StoreOp, Un};
 use crate::num;
 use crate::store::{CallInfo, Caller, Func, InstanceEntity, IpPtr};
-use crate::store::{CodePtr, Frame, FuncKind, Instance, Store, StoreInner};
+use crate::store::{Frame, FuncKind, Instance, Store, StoreInner};
 use crate::translate::CompiledFunc;
 use crate::trap::{BacktraceFrame, Trap, TrapCode};
 use crate::value::Val;
@@ -91,6 +91,51 @@ impl Limits {
     }
 }
 
+/// Slots the value stack keeps beyond the end of the top frame: `push_frame` zeroes the
+/// locals and copies the constants of a frame as whole 8-slot blocks (up to
+/// [`BLOCKED_SLOTS`] of each), which may run past the frame's end into these slots. Nothing
+/// above the top frame is live, so they may hold garbage.
+const STACK_SLACK: usize = BLOCKED_SLOTS;
+
+/// Locals and constants up to this many are written as 1, 2 or 4 fixed blocks of 8 slots:
+/// a few vector stores, no loop and no libc call. Exact-count loops were turned into libc
+/// `memset`/`memmove` calls by LLVM; those calls were ~3% of a CPython profile (a CPython
+/// call copies 11 constants on average). Larger ranges still use `fill`/`copy_from_slice`.
+const BLOCKED_SLOTS: usize = 32;
+
+type Block = [u64; 8];
+
+/// The whole-block length of `n` slots (see [`BLOCKED_SLOTS`]), or `n` if `n` is larger.
+pub(crate) const fn blocked_len(n: usize) -> usize {
+    match n {
+        0..=8 => 8,
+        9..=16 => 16,
+        17..=BLOCKED_SLOTS => BLOCKED_SLOTS,
+        _ => n,
+    }
+}
+
+/// Writes `blocked_len(n)` slots at `dst`, block `i` from `block(i)`; `false` (and
+/// nothing written) if `n > BLOCKED_SLOTS`.
+///
+/// # Safety
+/// `dst..dst + blocked_len(n)` is writable, and `block` reads only what its caller
+/// guarantees for blocks `0..blocked_len(n) / 8`.
+#[inline(always)]
+unsafe fn write_blocks(dst: *mut u64, n: usize, block: impl Fn(usize) -> Block) -> bool {
+    if n > BLOCKED_SLOTS {
+        return false;
+    }
+    let blocks = blocked_len(n) / 8;
+    for i in 0..BLOCKED_SLOTS / 8 {
+        if i < blocks {
+            // SAFETY: block `i < blocks` lies inside `dst..dst + blocked_len(n)`.
+            unsafe { dst.add(i * 8).cast::<Block>().write_unaligned(block(i)) };
+        }
+    }
+    true
+}
+
 /// Sets up the frame of a wasm function at absolute slot `fp` (arguments already there):
 /// checks the limits, grows the value stack if needed, zeroes the declared locals, copies
 /// the constants in, and pushes the frame.
@@ -100,7 +145,6 @@ fn push_frame(
     stack: &mut Vec<u64>,
     limits: Limits,
     func: u32,
-    instance: u32,
     info: &CallInfo,
     fp: usize,
 ) -> Result<(), Trap> {
@@ -108,50 +152,61 @@ fn push_frame(
         return Err(trap(TrapCode::StackOverflow));
     }
     let end = fp + info.frame_size as usize;
-    if end > stack.len() {
+    if end + STACK_SLACK > stack.len() {
         grow_stack(stack, end, limits.max_slots)?;
     }
     let locals_start = fp + info.num_params as usize;
-    let consts_start = locals_start + info.num_locals as usize;
+    let num_locals = info.num_locals as usize;
+    let consts_start = locals_start + num_locals;
+    let num_consts = info.num_consts as usize;
+    debug_assert!(consts_start + num_consts <= end);
     // Declared locals read as zero on every call, whatever an earlier frame left there.
-    // Small ranges are written inline: for the typical handful of slots a call into libc's
-    // memset/memcpy costs more than the copy (it was 18% of a call-heavy profile).
-    let locals = &mut stack[locals_start..consts_start];
-    if locals.len() <= 8 {
-        for slot in locals {
-            *slot = 0;
-        }
-    } else {
-        locals.fill(0);
+    // Zeroing comes first: its blocks may cover constant slots, which are written next.
+    // SAFETY: `locals_start + blocked_len(num_locals)` is at most `end + STACK_SLACK` (for
+    // a count that is blocked at all), and the stack holds that many slots.
+    let zeroed = unsafe {
+        let dst = stack.as_mut_ptr().add(locals_start);
+        write_blocks(dst, num_locals, |_| [0; 8])
+    };
+    if !zeroed {
+        stack[locals_start..consts_start].fill(0);
     }
-    // SAFETY: `info` describes a `CompiledFunc` owned by the store (see `CallInfo`):
-    // `consts..consts + num_consts` is its constant slice.
-    let consts = unsafe { std::slice::from_raw_parts(info.consts, info.num_consts as usize) };
-    let dst = &mut stack[consts_start..consts_start + consts.len()];
-    if consts.len() <= 8 {
-        for (d, &c) in dst.iter_mut().zip(consts.iter()) {
-            *d = c;
-        }
-    } else {
-        dst.copy_from_slice(consts);
+    // SAFETY: the destination as above; `info.consts` holds `blocked_len(num_consts)`
+    // values (padded, see `CallInfo`), so every block read is inside it.
+    let copied = unsafe {
+        let dst = stack.as_mut_ptr().add(consts_start);
+        let src = info.consts;
+        write_blocks(dst, num_consts, |i| {
+            src.add(i * 8).cast::<Block>().read_unaligned()
+        })
+    };
+    if !copied {
+        // SAFETY: `info` describes a `CompiledFunc` owned by the store (see `CallInfo`):
+        // `consts..consts + num_consts` is its constant slice.
+        let consts = unsafe { std::slice::from_raw_parts(info.consts, num_consts) };
+        stack[consts_start..consts_start + num_consts].copy_from_slice(consts);
     }
     frames.push(Frame {
-        code: CodePtr(info.code),
         ip: IpPtr(info.ops),
         fp,
-        instance,
+        instance: info.instance,
         func,
     });
     Ok(())
 }
 
-/// Grows the value stack to hold at least `end` slots (geometrically, up to the limit).
+/// Grows the value stack to hold at least `end + STACK_SLACK` slots (geometrically, up to
+/// the limit plus the slack).
 #[cold]
 fn grow_stack(stack: &mut Vec<u64>, end: usize, limit: usize) -> Result<(), Trap> {
     if end > limit {
         return Err(trap(TrapCode::StackOverflow));
     }
-    let new_len = end.max(stack.len() * 2).clamp(1024, limit);
+    let new_len = (stack.len() * 2)
+        .max(1024)
+        .min(limit)
+        .max(end)
+        .saturating_add(STACK_SLACK);
     stack.resize(new_len, 0);
     Ok(())
 }
@@ -398,11 +453,10 @@ impl<'a> Cx<'a> {
         // SAFETY: a call is never the last instruction of verified code.
         frame.ip = IpPtr(unsafe { ip.add(1) });
         let callee_fp = frame.fp + base as usize;
-        let func = &self.s.funcs[target as usize];
-        let (instance, info) = match func.kind {
-            FuncKind::Wasm { instance, .. } if !func.call.code.is_null() => (instance, func.call),
-            _ => match self.resolve(target) {
-                Ok(Some(resolved)) => resolved,
+        let mut info = self.s.calls[target as usize];
+        if info.ops.is_null() {
+            match self.resolve(target) {
+                Ok(Some(resolved)) => info = resolved,
                 Ok(None) => {
                     self.host = (target, callee_fp);
                     return Done::Host;
@@ -411,8 +465,8 @@ impl<'a> Cx<'a> {
                     self.trap = Some(trap);
                     return Done::Trap;
                 }
-            },
-        };
+            }
+        }
         if let Err(code) = self.consume_fuel() {
             return self.trap(code);
         }
@@ -422,7 +476,6 @@ impl<'a> Cx<'a> {
             &mut s.stack,
             self.limits,
             target,
-            instance,
             &info,
             callee_fp,
         ) {
@@ -432,8 +485,8 @@ impl<'a> Cx<'a> {
         // Verified code is never empty, so `ops` is its first op.
         self.ip = info.ops;
         self.sp = Sp(self.s.stack.as_mut_ptr().wrapping_add(callee_fp));
-        if instance != self.instance_id {
-            self.set_instance(instance);
+        if info.instance != self.instance_id {
+            self.set_instance(info.instance);
         }
         Done::Continue
     }
@@ -441,15 +494,15 @@ impl<'a> Cx<'a> {
     /// The instance and call information of function `target`, translating its code on
     /// its first call; `None` for a host function.
     #[cold]
-    fn resolve(&mut self, target: u32) -> Result<Option<(u32, CallInfo)>, Trap> {
+    fn resolve(&mut self, target: u32) -> Result<Option<CallInfo>, Trap> {
         match self.s.funcs[target as usize].kind {
             FuncKind::Host { .. } => Ok(None),
             FuncKind::Wasm { instance, defined } => {
                 let code = code_of(&self.s.instances, instance, defined)?;
+                let info = &mut self.s.calls[target as usize];
                 // SAFETY: `code_of` points at store-owned code (see `CallInfo`).
-                let info = CallInfo::of(unsafe { &*code });
-                self.s.funcs[target as usize].call = info;
-                Ok(Some((instance, info)))
+                info.set_code(unsafe { &*code });
+                Ok(Some(*info))
             }
         }
     }
@@ -1219,7 +1272,7 @@ handlers! {
         let Some(target) = entry.checked_sub(1).map(|f| f as u32) else {
             return cx.trap(TrapCode::IndirectCallToNull);
         };
-        if cx.s.funcs[target as usize].ty != inst.type_ids[ty as usize] {
+        if cx.s.calls[target as usize].ty != inst.type_ids[ty as usize] {
             return cx.trap(TrapCode::BadSignature);
         }
         resume!(cx, cx.call(ip, target, base))
@@ -1344,18 +1397,11 @@ pub(crate) fn call<T>(store: &mut Store<T>, func: Func, args: &[Val]) -> Result<
             }
             let code = code_of(&s.instances, instance, defined)?;
             // SAFETY: `code_of` points at store-owned code (see `CallInfo`).
-            let info = CallInfo::of(unsafe { &*code });
+            s.calls[func.0 as usize].set_code(unsafe { &*code });
+            let info = s.calls[func.0 as usize];
             let limits = Limits::of(s);
-            let result = push_frame(
-                &mut s.frames,
-                &mut s.stack,
-                limits,
-                func.0,
-                instance,
-                &info,
-                base,
-            )
-            .and_then(|()| run_to_completion(store, entry_depth));
+            let result = push_frame(&mut s.frames, &mut s.stack, limits, func.0, &info, base)
+                .and_then(|()| run_to_completion(store, entry_depth));
             let s = &mut store.inner;
             if let Err(trap) = result {
                 let backtrace = backtrace(s, entry_depth);
@@ -1401,8 +1447,8 @@ fn call_host_from_wasm<T>(store: &mut Store<T>, func: u32, base: usize) -> Resul
     // Re-entrant calls from the host start above the caller's frame.
     let saved_top = s.stack_top;
     if let Some(f) = s.frames.last() {
-        // SAFETY: frames point at store-owned code (see `push_frame`).
-        s.stack_top = f.fp + unsafe { &*f.code.0 }.frame_size;
+        // A frame's function has been called, so its call entry is filled in.
+        s.stack_top = f.fp + s.calls[f.func as usize].frame_size as usize;
     }
     let f = Arc::clone(&store.hosts[host as usize]);
     let outcome = f(

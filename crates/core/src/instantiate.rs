@@ -43,15 +43,11 @@ pub(crate) fn instantiate<T>(
         .iter()
         .enumerate()
     {
-        s.funcs.push(crate::store::FuncEntity {
-            kind: FuncKind::Wasm {
-                instance: instance_id,
-                defined: i as u32,
-            },
-            ty: type_ids[ty as usize],
-            call: crate::store::CallInfo::NONE,
-        });
-        funcs.push((s.funcs.len() - 1) as u32);
+        let kind = FuncKind::Wasm {
+            instance: instance_id,
+            defined: i as u32,
+        };
+        funcs.push(s.add_func(kind, type_ids[ty as usize]));
     }
     for ty in &m.tables[m.num_imported_tables as usize..] {
         s.tables.push(TableEntity {

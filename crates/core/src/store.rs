@@ -206,59 +206,64 @@ pub(crate) enum FuncKind {
 
 pub(crate) struct FuncEntity {
     pub(crate) kind: FuncKind,
+}
+
+/// What a call reads of function `f`: `StoreInner::calls[f]`, one 32-byte, 32-byte-aligned
+/// entry per store function, kept apart from the (colder) [`FuncEntity`]. A call and a
+/// `call_indirect`'s signature check touch exactly one cache line of it. Before, the same
+/// fields sat in a 56-byte entity that straddled two lines for most functions, and the
+/// entity's first load was the top data-cache miss of calls in the CPython profile (it
+/// replaced instance → module → lazily initialised cell → `Arc` → code header before that).
+///
+/// For a wasm function the code fields are filled on its first call (translation is lazy);
+/// until then, and always for host functions, `ops` is null and a call takes the slow path.
+#[derive(Clone, Copy)]
+#[repr(C, align(32))]
+pub(crate) struct CallInfo {
+    /// The first op of the code; null if not compiled (yet) or a host function.
+    pub(crate) ops: crate::exec::Ip,
+    /// The code's constant slots, padded to `exec::blocked_len(num_consts)` values.
+    pub(crate) consts: *const u64,
+    /// The instance a wasm function belongs to (0 for host functions).
+    pub(crate) instance: u32,
     /// Store-wide type id (structurally equal types share an id).
     pub(crate) ty: u32,
-    /// What a call needs of the compiled code of a wasm function, once it has been called
-    /// (empty before, and always for host functions). Kept in the entity, which a call
-    /// reads anyway, rather than behind instance → module → lazily initialised cell →
-    /// `Arc` → code header: those loads were the top data-cache misses of calls in the
-    /// CPython profile.
-    pub(crate) call: CallInfo,
+    // Frames have at most 2^16 - 1 slots (translate::MAX_FRAME_SLOTS): every count fits.
+    pub(crate) frame_size: u16,
+    pub(crate) num_params: u16,
+    pub(crate) num_locals: u16,
+    pub(crate) num_consts: u16,
 }
 
-/// The part of a [`CompiledFunc`] a call reads (see [`FuncEntity::call`]).
-#[derive(Clone, Copy)]
-pub(crate) struct CallInfo {
-    /// The code; null if not compiled yet.
-    pub(crate) code: *const CompiledFunc,
-    pub(crate) ops: crate::exec::Ip,
-    pub(crate) consts: *const u64,
-    pub(crate) num_consts: u32,
-    pub(crate) num_params: u32,
-    pub(crate) num_locals: u32,
-    pub(crate) frame_size: u32,
-}
-
-// SAFETY: all pointers point into one immutable `CompiledFunc` owned (through an `Arc` in
-// the module) by the store holding this entity, as for `CodePtr`.
+// SAFETY: the pointers point into one immutable `CompiledFunc` owned (through an `Arc` in
+// the module) by the store holding this entry, as for `IpPtr`.
 unsafe impl Send for CallInfo {}
 // SAFETY: as above.
 unsafe impl Sync for CallInfo {}
 
 impl CallInfo {
-    /// Not compiled (yet).
-    pub(crate) const NONE: Self = Self {
-        code: std::ptr::null(),
-        ops: std::ptr::null(),
-        consts: std::ptr::null(),
-        num_consts: 0,
-        num_params: 0,
-        num_locals: 0,
-        frame_size: 0,
-    };
-
-    /// The call information of `code`.
-    pub(crate) fn of(code: &CompiledFunc) -> Self {
-        // Frames have at most 2^16 slots (translate::MAX_FRAME_SLOTS), so every count fits.
+    /// A function of type `ty` not compiled yet (or a host function).
+    pub(crate) const fn new(instance: u32, ty: u32) -> Self {
         Self {
-            code,
-            ops: code.ops.as_ptr(),
-            consts: code.consts.as_ptr(),
-            num_consts: code.consts.len() as u32,
-            num_params: code.num_params as u32,
-            num_locals: code.num_locals as u32,
-            frame_size: code.frame_size as u32,
+            ops: std::ptr::null(),
+            consts: std::ptr::null(),
+            instance,
+            ty,
+            frame_size: 0,
+            num_params: 0,
+            num_locals: 0,
+            num_consts: 0,
         }
+    }
+
+    /// Fills in the code fields from `code`.
+    pub(crate) fn set_code(&mut self, code: &CompiledFunc) {
+        self.ops = code.ops.as_ptr();
+        self.consts = code.consts.as_ptr();
+        self.frame_size = code.frame_size as u16;
+        self.num_params = code.num_params as u16;
+        self.num_locals = code.num_locals as u16;
+        self.num_consts = code.num_consts as u16;
     }
 }
 
@@ -295,10 +300,6 @@ pub(crate) struct InstanceEntity {
 /// One activation on the call stack.
 #[derive(Clone)]
 pub(crate) struct Frame {
-    /// The function's code. Not an `Arc`: a call would pay two atomic operations for it.
-    /// Valid as long as the store: the code is owned by the module of one of the store's
-    /// instances, and instances are never removed from a store.
-    pub(crate) code: CodePtr,
     /// Where the function continues: the op after the pending call (or its entry).
     pub(crate) ip: IpPtr,
     pub(crate) fp: usize,
@@ -306,23 +307,15 @@ pub(crate) struct Frame {
     pub(crate) func: u32,
 }
 
-/// A pointer to immutable, store-owned code (see [`Frame::code`]).
+/// A pointer into the ops of a frame's code. Not an `Arc`: a call would pay two atomic
+/// operations for it. Valid as long as the store: the code is owned by the module of one of
+/// the store's instances, and instances are never removed from a store.
 #[derive(Clone, Copy)]
-pub(crate) struct CodePtr(pub(crate) *const CompiledFunc);
+pub(crate) struct IpPtr(pub(crate) crate::exec::Ip);
 
 // SAFETY: the pointee is immutable after translation and owned (through an `Arc` in the
 // module) by the same store as the frame holding the pointer, so sending or sharing the
 // store sends or shares the pointee with it; `CompiledFunc` itself is `Send + Sync`.
-unsafe impl Send for CodePtr {}
-// SAFETY: as above.
-unsafe impl Sync for CodePtr {}
-
-/// A pointer into the ops of a frame's code (see [`Frame::code`]).
-#[derive(Clone, Copy)]
-pub(crate) struct IpPtr(pub(crate) crate::exec::Ip);
-
-// SAFETY: points into the same immutable, store-owned code as the frame's `CodePtr`; see
-// there.
 unsafe impl Send for IpPtr {}
 // SAFETY: as above.
 unsafe impl Sync for IpPtr {}
@@ -331,6 +324,8 @@ unsafe impl Sync for IpPtr {}
 pub(crate) struct StoreInner {
     pub(crate) engine: Engine,
     pub(crate) funcs: Vec<FuncEntity>,
+    /// Per function, what a call reads (see [`CallInfo`]); same indices as `funcs`.
+    pub(crate) calls: Vec<CallInfo>,
     pub(crate) types: Vec<FuncType>,
     type_ids: HashMap<FuncType, u32>,
     pub(crate) memories: Vec<LinearMemory>,
@@ -361,6 +356,7 @@ impl<T> Store<T> {
             inner: StoreInner {
                 engine: engine.clone(),
                 funcs: Vec::new(),
+                calls: Vec::new(),
                 types: Vec::new(),
                 type_ids: HashMap::new(),
                 memories: Vec::new(),
@@ -422,17 +418,19 @@ impl StoreInner {
         id
     }
 
-    fn add_func(&mut self, kind: FuncKind, ty: u32) -> u32 {
-        self.funcs.push(FuncEntity {
-            kind,
-            ty,
-            call: CallInfo::NONE,
-        });
+    /// Adds a function entity and its call entry (the two vectors grow in lockstep).
+    pub(crate) fn add_func(&mut self, kind: FuncKind, ty: u32) -> u32 {
+        let instance = match kind {
+            FuncKind::Wasm { instance, .. } => instance,
+            FuncKind::Host { .. } => 0,
+        };
+        self.funcs.push(FuncEntity { kind });
+        self.calls.push(CallInfo::new(instance, ty));
         (self.funcs.len() - 1) as u32
     }
 
     pub(crate) fn func_type(&self, func: u32) -> &FuncType {
-        &self.types[self.funcs[func as usize].ty as usize]
+        &self.types[self.calls[func as usize].ty as usize]
     }
 }
 

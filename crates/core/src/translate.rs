@@ -35,8 +35,11 @@ use crate::trap::TrapCode;
 pub struct CompiledFunc {
     /// The bytecode with each instruction's handler (see `exec`).
     pub(crate) ops: Box<[crate::exec::Op]>,
-    /// Values of the constant slots, in slot order.
+    /// Values of the constant slots, in slot order, padded with zeros to
+    /// `exec::blocked_len(num_consts)` values (a call copies them in whole blocks).
     pub(crate) consts: Box<[u64]>,
+    /// Constant slots of the frame (`consts` without the padding).
+    pub(crate) num_consts: usize,
     pub(crate) num_params: usize,
     /// Declared (non-parameter) locals, zeroed on entry.
     pub(crate) num_locals: usize,
@@ -221,9 +224,12 @@ pub fn translate(
             ),
         )
     })?;
+    let num_consts = const_values.len();
+    const_values.resize(crate::exec::blocked_len(num_consts), 0);
     Ok(CompiledFunc {
         ops: t.instrs.iter().map(|&i| crate::exec::Op::new(i)).collect(),
         consts: const_values.into_boxed_slice(),
+        num_consts,
         num_params,
         num_locals,
         frame_size,
