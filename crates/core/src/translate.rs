@@ -22,8 +22,6 @@
 //! `br_table` becomes a jump table. Nothing about structured control flow is left for
 //! run time.
 
-use std::collections::HashMap;
-
 use wasmi_py_decode::{BlockType, Error, Module, Operator, Result};
 use wasmi_py_validate::{FuncValidator, ModuleValidator};
 
@@ -113,7 +111,9 @@ struct Translator<'a> {
     instrs: Vec<Instr>,
     stack: Vec<Operand>,
     ctrls: Vec<Ctrl>,
-    consts: HashMap<u64, Reg>,
+    /// The constant values, sorted; the one at index `i` lives in slot `first_const + i`.
+    consts: Vec<u64>,
+    first_const: usize,
     temp_base: usize,
     max_height: usize,
     reachable: bool,
@@ -146,9 +146,11 @@ pub fn translate(
     let num_params = ty.params().len();
     let num_locals: usize = locals.iter().map(|&(n, _)| n as usize).sum();
 
-    // Pre-scan: every distinct constant gets a slot after the locals. A malformed body stops
-    // the scan early; the validating pass below reports it.
-    let mut consts: HashMap<u64, Reg> = HashMap::new();
+    // Pre-scan: every distinct constant gets a slot after the locals, in ascending order of
+    // its bits, so the translator finds a constant's slot by binary search. (Sorting, not
+    // a hash map: the keys come from the module, and an unkeyed fast hash would let a
+    // crafted body make translation quadratic; SipHash was ~1% of CPython's start-up.) A
+    // malformed body stops the scan early; the validating pass below reports it.
     let mut const_values: Vec<u64> = Vec::new();
     let first_const = num_params + num_locals;
     {
@@ -156,16 +158,14 @@ pub fn translate(
         while !scan.is_empty() {
             let Ok(op) = scan.read() else { break };
             if let Some(bits) = const_bits(&op) {
-                if let std::collections::hash_map::Entry::Vacant(entry) = consts.entry(bits) {
-                    let slot = first_const + const_values.len();
-                    if slot >= MAX_FRAME_SLOTS {
-                        return Err(too_large(func_index));
-                    }
-                    entry.insert(slot as Reg);
-                    const_values.push(bits);
-                }
+                const_values.push(bits);
             }
         }
+    }
+    const_values.sort_unstable();
+    const_values.dedup();
+    if first_const + const_values.len() > MAX_FRAME_SLOTS {
+        return Err(too_large(func_index));
     }
     let temp_base = first_const + const_values.len();
 
@@ -175,7 +175,8 @@ pub fn translate(
         instrs: Vec::new(),
         stack: Vec::new(),
         ctrls: Vec::new(),
-        consts,
+        consts: const_values,
+        first_const,
         temp_base,
         max_height: 0,
         reachable: true,
@@ -224,6 +225,7 @@ pub fn translate(
             ),
         )
     })?;
+    let mut const_values = std::mem::take(&mut t.consts);
     let num_consts = const_values.len();
     const_values.resize(crate::exec::blocked_len(num_consts), 0);
     Ok(CompiledFunc {
@@ -1117,8 +1119,11 @@ impl Translator<'_> {
             | Operator::F64Const { .. }
             | Operator::RefNull { .. } => {
                 let bits = const_bits(op).expect("a constant");
-                let reg = self.consts[&bits];
-                self.push(Kind::Const, reg);
+                let index = self
+                    .consts
+                    .binary_search(&bits)
+                    .expect("the pre-scan saw every constant");
+                self.push(Kind::Const, (self.first_const + index) as Reg);
             }
             Operator::MemorySize { .. } => {
                 let dst = self.next_temp();
