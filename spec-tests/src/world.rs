@@ -20,6 +20,11 @@ pub struct World {
     current: Option<Instance>,
 }
 
+/// Fuel (loop iterations plus calls) for one invocation or start function: the hungriest
+/// directive of the suites needs 65,536 (a memory range check loop, measured); a runaway
+/// loop spends this in well under a second.
+const INVOKE_FUEL: u64 = 50_000_000;
+
 impl World {
     /// A fresh world with the `spectest` module registered.
     pub fn new(features: Features) -> Self {
@@ -45,6 +50,8 @@ impl World {
     /// Compiles and instantiates a module; it becomes the current one (and `id`'s).
     pub fn instantiate(&mut self, bytes: &[u8], id: Option<&str>) -> Result<Instance, Error> {
         let module = Module::new(&self.engine, bytes)?;
+        // The start function is metered like an invocation.
+        self.store.set_fuel(Some(INVOKE_FUEL));
         let instance = self.linker.instantiate(&mut self.store, &module)?;
         self.current = Some(instance);
         if let Some(id) = id {
@@ -85,6 +92,9 @@ impl World {
             .get_func(&self.store, name)
             .ok_or_else(|| format!("no exported function {name:?}"))?;
         let args = args.iter().map(arg).collect::<Result<Vec<_>, _>>()?;
+        // Metered, so that an interpreter bug that loops forever fails this directive
+        // (with an out-of-fuel trap) instead of hanging the run.
+        self.store.set_fuel(Some(INVOKE_FUEL));
         Ok(func.call(&mut self.store, &args))
     }
 
