@@ -156,8 +156,9 @@ pub fn translate(
     {
         let mut scan = ops.clone();
         while !scan.is_empty() {
-            let Ok(op) = scan.read() else { break };
-            if let Some(bits) = const_bits(&op) {
+            let decoded = scan.read();
+            let Ok(ref op) = decoded else { break };
+            if let Some(bits) = const_bits(op) {
                 const_values.push(bits);
             }
         }
@@ -201,9 +202,17 @@ pub fn translate(
                 "unexpected end of section or function: END opcode expected",
             ));
         }
-        let (op, at) = ops.read_with_offset()?;
-        t.validator.op(&op, at)?;
-        t.translate_op(&op, at)?;
+        // The operator is used where `read` left it, inside the `Result`: moving it out
+        // (as `?` did) copied it with wide loads right after `decode_operator`'s narrow
+        // stores, a store-forwarding stall per operator (4% of translation time).
+        let at = ops.offset();
+        let decoded = ops.read();
+        let op = match decoded {
+            Ok(ref op) => op,
+            Err(e) => return Err(e),
+        };
+        t.validator.op(op, at)?;
+        t.translate_op(op, at)?;
     }
     if !ops.is_empty() {
         return Err(Error::malformed(
