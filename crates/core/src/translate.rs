@@ -84,8 +84,10 @@ struct Ctrl {
     height: usize,
     num_params: usize,
     num_results: usize,
-    /// Jumps to patch with the position after `end`.
-    exits: Vec<usize>,
+    /// The last of the jumps to patch with the position after `end`. Until then each pending
+    /// jump's offset field holds the index of the one before it (-1 for none): a chain
+    /// through the code instead of a vector per block.
+    exits: Option<usize>,
     /// For loops: the position branches jump back to.
     loop_start: usize,
     /// For `if`: the conditional jump to patch with the start of `else` (or the end).
@@ -190,7 +192,7 @@ pub fn translate(
         height: 0,
         num_params: 0,
         num_results: ty.results().len(),
-        exits: Vec::new(),
+        exits: None,
         loop_start: 0,
         else_jump: None,
         reachable_at_entry: true,
@@ -715,6 +717,24 @@ impl Translator<'_> {
         self.instrs.len()
     }
 
+    /// Adds the jump at `jump` to the exits of control frame `index` (see [`Ctrl::exits`]).
+    fn add_exit(&mut self, index: usize, jump: usize) {
+        let previous = self.ctrls[index].exits.replace(jump);
+        let link = previous.map_or(-1, |j| j as i32);
+        match self.instrs[jump].jump_offset_mut() {
+            Some(o) => *o = link,
+            None => unreachable!("an exit that is not a jump: {:?}", self.instrs[jump]),
+        }
+    }
+
+    /// The offset field of the jump at `jump`.
+    fn offset_of(&mut self, jump: usize) -> i32 {
+        match self.instrs[jump].jump_offset_mut() {
+            Some(o) => *o,
+            None => unreachable!("not a jump: {:?}", self.instrs[jump]),
+        }
+    }
+
     fn patch(&mut self, jump: usize, target: usize) {
         let offset = target as i32 - jump as i32;
         match self.instrs[jump].jump_offset_mut() {
@@ -896,7 +916,7 @@ impl Translator<'_> {
             height,
             num_params,
             num_results,
-            exits: Vec::new(),
+            exits: None,
             loop_start: 0,
             else_jump: None,
             reachable_at_entry: self.reachable,
@@ -936,7 +956,7 @@ impl Translator<'_> {
         if is_loop {
             self.patch(jump, loop_start);
         } else {
-            self.ctrls[index].exits.push(jump);
+            self.add_exit(index, jump);
         }
     }
 
@@ -1396,7 +1416,7 @@ impl Translator<'_> {
             if is_loop {
                 self.patch(jump, loop_start);
             } else {
-                self.ctrls[index].exits.push(jump);
+                self.add_exit(index, jump);
             }
         } else {
             // Skip over the copies and the jump when the condition is false.
@@ -1444,7 +1464,7 @@ impl Translator<'_> {
                 let start = c.loop_start;
                 self.patch(entry, start);
             } else {
-                self.ctrls[c_index].exits.push(entry);
+                self.add_exit(c_index, entry);
             }
         }
         let _ = table;
@@ -1458,7 +1478,7 @@ impl Translator<'_> {
             // End of the then-branch: results into place, jump over the else-branch.
             self.copy_to_label(height, num_results);
             let jump = self.emit(Instr::Jump { offset: 0 });
-            self.ctrls.last_mut().expect("if").exits.push(jump);
+            self.add_exit(self.ctrls.len() - 1, jump);
         }
         let c = self.ctrls.last_mut().expect("if");
         c.kind = CtrlKind::Else;
@@ -1490,11 +1510,13 @@ impl Translator<'_> {
         }
         let c = self.ctrls.pop().expect("checked above");
         let end = self.label();
-        for jump in &c.exits {
-            self.patch(*jump, end);
+        let mut pending = c.exits;
+        while let Some(jump) = pending {
+            pending = usize::try_from(self.offset_of(jump)).ok();
+            self.patch(jump, end);
         }
         // An `if` without `else` falls through when the condition is false.
-        let mut reachable = self.reachable || !c.exits.is_empty();
+        let mut reachable = self.reachable || c.exits.is_some();
         if let Some(jump) = c.else_jump {
             self.patch(jump, end);
             reachable |= c.reachable_at_entry;
