@@ -130,17 +130,78 @@ struct Translator<'a> {
     num_results: usize,
 }
 
+/// Buffers a translation works in, kept per thread and reused (cleared) by the next one:
+/// growing the translator's vectors from empty for every function, and the four vectors
+/// `fuse_pairs` builds, made malloc/realloc/free ~12% of translating python.wasm.
+#[derive(Default)]
+struct Scratch {
+    instrs: Vec<Instr>,
+    stack: Vec<Operand>,
+    ctrls: Vec<Ctrl>,
+    consts: Vec<u64>,
+    pairs: PairScratch,
+}
+
+/// The working vectors of [`fuse_pairs`].
+#[derive(Default)]
+struct PairScratch {
+    is_target: Vec<bool>,
+    new_index: Vec<usize>,
+    out: Vec<Instr>,
+    jump_from: Vec<usize>,
+}
+
+impl Scratch {
+    /// Whether the buffers are small enough to keep for the next translation: one huge
+    /// function must not pin its working memory for the rest of the thread's life.
+    fn worth_keeping(&self) -> bool {
+        const KEEP: usize = 1 << 13;
+        let p = &self.pairs;
+        [
+            self.instrs.capacity(),
+            self.stack.capacity(),
+            self.ctrls.capacity(),
+            self.consts.capacity(),
+            p.is_target.capacity(),
+            p.new_index.capacity(),
+            p.out.capacity(),
+            p.jump_from.capacity(),
+        ]
+        .iter()
+        .all(|&c| c <= KEEP)
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
+}
+
 /// Validates and translates defined function `defined_index` of `module`.
 pub fn translate(
     module: &Module,
     refs: &ModuleValidator,
     defined_index: u32,
 ) -> Result<CompiledFunc> {
+    let mut scratch = SCRATCH.with(std::cell::Cell::take).unwrap_or_default();
+    let result = translate_with(module, refs, defined_index, &mut scratch);
+    if scratch.worth_keeping() {
+        SCRATCH.with(|cell| cell.set(Some(scratch)));
+    }
+    result
+}
+
+/// [`translate`] in `scratch`'s buffers (which it leaves behind, contents unspecified).
+fn translate_with(
+    module: &Module,
+    refs: &ModuleValidator,
+    defined_index: u32,
+    scratch: &mut Scratch,
+) -> Result<CompiledFunc> {
     let func_index = module.num_imported_functions + defined_index;
     let body = module
         .body(defined_index)
         .ok_or_else(|| Error::invalid(0, format!("unknown function {func_index}")))?;
-    let (locals, mut ops) = body.read_locals()?;
+    let (locals, ops) = body.read_locals()?;
     let validator = FuncValidator::new(refs, module, func_index, &locals)?;
     let ty = module
         .func_type(func_index)
@@ -153,7 +214,8 @@ pub fn translate(
     // a hash map: the keys come from the module, and an unkeyed fast hash would let a
     // crafted body make translation quadratic; SipHash was ~1% of CPython's start-up.) A
     // malformed body stops the scan early; the validating pass below reports it.
-    let mut const_values: Vec<u64> = Vec::new();
+    let mut const_values = std::mem::take(&mut scratch.consts);
+    const_values.clear();
     let first_const = num_params + num_locals;
     {
         let mut scan = ops.clone();
@@ -175,9 +237,9 @@ pub fn translate(
     let mut t = Translator {
         module,
         validator,
-        instrs: Vec::new(),
-        stack: Vec::new(),
-        ctrls: Vec::new(),
+        instrs: std::mem::take(&mut scratch.instrs),
+        stack: std::mem::take(&mut scratch.stack),
+        ctrls: std::mem::take(&mut scratch.ctrls),
         consts: const_values,
         first_const,
         temp_base,
@@ -187,66 +249,95 @@ pub fn translate(
         barrier: 0,
         num_results: ty.results().len(),
     };
-    t.ctrls.push(Ctrl {
-        kind: CtrlKind::Function,
-        height: 0,
-        num_params: 0,
-        num_results: ty.results().len(),
-        exits: None,
-        loop_start: 0,
-        else_jump: None,
-        reachable_at_entry: true,
-    });
-    while !t.validator.is_finished() {
-        if ops.is_empty() {
+    t.instrs.clear();
+    t.stack.clear();
+    t.ctrls.clear();
+    let result = t.run(ops, num_params, num_locals, func_index, &mut scratch.pairs);
+    scratch.instrs = t.instrs;
+    scratch.stack = t.stack;
+    scratch.ctrls = t.ctrls;
+    scratch.consts = t.consts;
+    result
+}
+
+impl Translator<'_> {
+    /// Translates the body `ops` (after its locals): the main pass, the post-passes, the
+    /// verifier, and the finished code.
+    fn run(
+        &mut self,
+        mut ops: wasmi_py_decode::OperatorsReader<'_>,
+        num_params: usize,
+        num_locals: usize,
+        func_index: u32,
+        pairs: &mut PairScratch,
+    ) -> Result<CompiledFunc> {
+        let temp_base = self.temp_base;
+        self.ctrls.push(Ctrl {
+            kind: CtrlKind::Function,
+            height: 0,
+            num_params: 0,
+            num_results: self.num_results,
+            exits: None,
+            loop_start: 0,
+            else_jump: None,
+            reachable_at_entry: true,
+        });
+        while !self.validator.is_finished() {
+            if ops.is_empty() {
+                return Err(Error::malformed(
+                    ops.offset(),
+                    "unexpected end of section or function: END opcode expected",
+                ));
+            }
+            // The operator is used where `read` left it, inside the `Result`: moving it out
+            // (as `?` did) copied it with wide loads right after `decode_operator`'s narrow
+            // stores, a store-forwarding stall per operator (4% of translation time).
+            let at = ops.offset();
+            let decoded = ops.read();
+            let op = match decoded {
+                Ok(ref op) => op,
+                Err(e) => return Err(e),
+            };
+            self.validator.op(op, at)?;
+            self.translate_op(op, at)?;
+        }
+        if !ops.is_empty() {
             return Err(Error::malformed(
                 ops.offset(),
-                "unexpected end of section or function: END opcode expected",
+                "section size mismatch: operators remaining after end of function",
             ));
         }
-        // The operator is used where `read` left it, inside the `Result`: moving it out
-        // (as `?` did) copied it with wide loads right after `decode_operator`'s narrow
-        // stores, a store-forwarding stall per operator (4% of translation time).
-        let at = ops.offset();
-        let decoded = ops.read();
-        let op = match decoded {
-            Ok(ref op) => op,
-            Err(e) => return Err(e),
-        };
-        t.validator.op(op, at)?;
-        t.translate_op(op, at)?;
-    }
-    if !ops.is_empty() {
-        return Err(Error::malformed(
-            ops.offset(),
-            "section size mismatch: operators remaining after end of function",
-        ));
-    }
-    let frame_size = temp_base + t.max_height;
-    if frame_size > MAX_FRAME_SLOTS {
-        return Err(too_large(func_index));
-    }
-    thread_jumps(&mut t.instrs);
-    fuse_pairs(&mut t.instrs);
-    verify(&t.instrs, frame_size).map_err(|reason| {
-        Error::invalid(
-            0,
-            format!(
+        let frame_size = temp_base + self.max_height;
+        if frame_size > MAX_FRAME_SLOTS {
+            return Err(too_large(func_index));
+        }
+        thread_jumps(&mut self.instrs);
+        fuse_pairs(&mut self.instrs, pairs);
+        verify(&self.instrs, frame_size).map_err(|reason| {
+            Error::invalid(
+                0,
+                format!(
                 "internal error: bytecode of function {func_index} failed verification: {reason}"
             ),
-        )
-    })?;
-    let mut const_values = std::mem::take(&mut t.consts);
-    let num_consts = const_values.len();
-    const_values.resize(crate::exec::blocked_len(num_consts), 0);
-    Ok(CompiledFunc {
-        ops: t.instrs.iter().map(|&i| crate::exec::Op::new(i)).collect(),
-        consts: const_values.into_boxed_slice(),
-        num_consts,
-        num_params,
-        num_locals,
-        frame_size,
-    })
+            )
+        })?;
+        let num_consts = self.consts.len();
+        let mut consts = Vec::with_capacity(crate::exec::blocked_len(num_consts));
+        consts.extend_from_slice(&self.consts);
+        consts.resize(crate::exec::blocked_len(num_consts), 0);
+        Ok(CompiledFunc {
+            ops: self
+                .instrs
+                .iter()
+                .map(|&i| crate::exec::Op::new(i))
+                .collect(),
+            consts: consts.into_boxed_slice(),
+            num_consts,
+            num_params,
+            num_locals,
+            frame_size,
+        })
+    }
 }
 
 /// Jump threading, after translation: a jump whose target is an unconditional `Jump` goes
@@ -353,9 +444,16 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
 /// Merges adjacent pairs (see [`fused_pair`]) whose second instruction is not a jump
 /// target, and re-targets every jump. A jump inside a merged pair (`CopyThenJump`) keeps
 /// its target relative to the merged instruction.
-fn fuse_pairs(instrs: &mut Vec<Instr>) {
+fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch) {
     let n = instrs.len();
-    let mut is_target = vec![false; n + 1];
+    let PairScratch {
+        is_target,
+        new_index,
+        out,
+        jump_from,
+    } = scratch;
+    is_target.clear();
+    is_target.resize(n + 1, false);
     for (i, instr) in instrs.iter().enumerate() {
         if let Some(&mut offset) = instr.clone().jump_offset_mut() {
             if let Ok(t) = usize::try_from(i as i64 + i64::from(offset)) {
@@ -371,9 +469,10 @@ fn fuse_pairs(instrs: &mut Vec<Instr>) {
     }
     // new_index[old]: where the old instruction (or the pair it starts or ends) is now;
     // jump_from[new]: the old index of the jump inside the new instruction.
-    let mut new_index = vec![0usize; n];
-    let mut out: Vec<Instr> = Vec::with_capacity(n);
-    let mut jump_from: Vec<usize> = Vec::with_capacity(n);
+    new_index.clear();
+    new_index.resize(n, 0);
+    out.clear();
+    jump_from.clear();
     let mut i = 0;
     while i < n {
         let pair = (i + 1 < n && !is_target[i + 1])
@@ -410,7 +509,8 @@ fn fuse_pairs(instrs: &mut Vec<Instr>) {
             }
         }
     }
-    *instrs = out;
+    // The old code's buffer becomes the next translation's `out`.
+    std::mem::swap(instrs, out);
 }
 
 /// Checks the properties the interpreter loop relies on to skip bounds checks: every slot an
@@ -1619,6 +1719,64 @@ mod tests {
         (0..module.functions.len() as u32)
             .map(|f| translate(&module, &refs, f).unwrap().instrs())
             .collect()
+    }
+
+    /// A translation reuses the buffers of the one before on its thread (`Scratch`): the
+    /// result must not depend on what that was, including a translation that failed
+    /// half-way and one with a much larger body.
+    #[test]
+    fn translations_do_not_depend_on_the_previous_one() {
+        fn module_of(text: &str) -> (Module, ModuleValidator) {
+            let buf = wast::parser::ParseBuffer::new(text).unwrap();
+            let bytes = wast::parser::parse::<wast::Wat>(&buf)
+                .unwrap()
+                .encode()
+                .unwrap();
+            let module = Module::decode(&bytes, Default::default()).unwrap();
+            let refs = ModuleValidator::new(&module).unwrap();
+            (module, refs)
+        }
+        let small = r#"(module (memory 1)
+            (func (param i32) (result i32) (local i32)
+              (block (br_if 0 (i32.eqz (local.get 0)))
+                (local.set 1 (i32.add (i32.load (local.get 0)) (i32.const 7))))
+              (i32.add (local.get 1) (i32.const 7))))"#;
+        let mut big_body = String::new();
+        for i in 0..300 {
+            big_body.push_str(&format!(
+                "(block (br_if 0 (i32.eq (local.get 0) (i32.const {i}))) \
+                 (local.set 1 (i32.add (local.get 1) (i32.const {})))) ",
+                i * 3 + 1
+            ));
+        }
+        let big = format!(
+            "(module (func (param i32) (result i32) (local i32) {big_body} (local.get 1)))"
+        );
+        // Valid up to a type error deep inside nested blocks.
+        let broken = r#"(module (func (result i32) (local i64)
+            (block (loop (block (br_if 2 (i32.const 1)) (i64.const 1) (i32.const 2) (i32.add)
+              (drop))))
+            (i32.const 0)))"#;
+        let (small_m, small_r) = module_of(small);
+        let fresh = std::thread::scope(|s| {
+            s.spawn(|| translate(&small_m, &small_r, 0).unwrap())
+                .join()
+                .unwrap()
+        });
+        let (big_m, big_r) = module_of(&big);
+        let (broken_m, broken_r) = module_of(broken);
+        assert!(translate(&big_m, &big_r, 0).is_ok());
+        assert!(translate(&broken_m, &broken_r, 0).is_err());
+        let after = translate(&small_m, &small_r, 0).unwrap();
+        assert_eq!(
+            format!("{:?}", fresh.instrs()),
+            format!("{:?}", after.instrs())
+        );
+        assert_eq!(fresh.consts, after.consts);
+        assert_eq!(
+            (fresh.num_consts, fresh.frame_size),
+            (after.num_consts, after.frame_size)
+        );
     }
 
     #[test]
