@@ -24,6 +24,18 @@ use crate::trap::TrapCode;
 /// A frame slot index, relative to the frame pointer.
 pub type Reg = u16;
 
+/// What a slot field of an instruction is (see [`Instr::visit_regs_mut`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegUse {
+    /// A slot the instruction reads or writes.
+    Slot,
+    /// The first of `count` consecutive slots (`ReturnMany`).
+    ReturnRange(u16),
+    /// Where a callee's frame starts: the caller's slot of its first argument, not a slot
+    /// the call itself accesses.
+    CallBase,
+}
+
 /// Operands of a unary numeric instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Un {
@@ -257,36 +269,38 @@ macro_rules! define_instr {
                 }
             }
 
-            /// Calls `f` with every slot the instruction reads or writes (the verifier's view).
-            /// `Call`/`CallIndirect` bases are not slots of this frame (the callee's frame
-            /// starts there) and are checked separately.
-            pub fn for_each_reg(&self, mut f: impl FnMut(Reg)) {
-                match *self {
+            /// Calls `f` with every slot field of the instruction and what it is (see
+            /// [`RegUse`]): the one list of where instructions name slots, for the verifier
+            /// ([`for_each_reg`](Self::for_each_reg)) and for the translator's final slot
+            /// layout.
+            pub fn visit_regs_mut(&mut self, mut f: impl FnMut(RegUse, &mut Reg)) {
+                use RegUse::Slot;
+                match self {
                     $( Self::$name(ops) => define_instr!(@regs $shape ops f), )*
                     Self::Trap(_)
                     | Self::Jump { .. }
                     | Self::Return
-                    | Self::Call { .. }
                     | Self::DataDrop { .. }
                     | Self::ElemDrop { .. } => {}
+                    Self::Call { base, .. } => f(RegUse::CallBase, base),
                     Self::Copy { dst, src } => {
-                        f(dst);
-                        f(src);
+                        f(Slot, dst);
+                        f(Slot, src);
                     }
                     Self::Copy2 { dst0, src0, dst1, src1 } => {
-                        f(dst0);
-                        f(src0);
-                        f(dst1);
-                        f(src1);
+                        f(Slot, dst0);
+                        f(Slot, src0);
+                        f(Slot, dst1);
+                        f(Slot, src1);
                     }
                     Self::I32LoadAdd { dst, base, index, .. }
                     | Self::I32Load8UAdd { dst, base, index, .. }
                     | Self::I32StoreAdd { base, index, value: dst, .. } => {
-                        f(dst);
-                        f(base);
-                        f(index);
+                        f(Slot, dst);
+                        f(Slot, base);
+                        f(Slot, index);
                     }
-                    Self::JumpIfNez { cond, .. } | Self::JumpIfEqz { cond, .. } => f(cond),
+                    Self::JumpIfNez { cond, .. } | Self::JumpIfEqz { cond, .. } => f(Slot, cond),
                     Self::I32StoreThenAdd(st, add) => {
                         define_instr!(@regs Store st f);
                         define_instr!(@regs Bin add f);
@@ -304,10 +318,10 @@ macro_rules! define_instr {
                         define_instr!(@regs Bin b f);
                     }
                     Self::I32LoadThenLoad { dst0, addr0, dst1, addr1, .. } => {
-                        f(dst0);
-                        f(addr0);
-                        f(dst1);
-                        f(addr1);
+                        f(Slot, dst0);
+                        f(Slot, addr0);
+                        f(Slot, dst1);
+                        f(Slot, addr1);
                     }
                     Self::I32AddThenStore(add, st) => {
                         define_instr!(@regs Bin add f);
@@ -315,34 +329,40 @@ macro_rules! define_instr {
                     }
                     Self::I32StoreThenJumpIfNez { store, cond, .. } => {
                         define_instr!(@regs Store store f);
-                        f(cond);
+                        f(Slot, cond);
                     }
                     Self::JumpToTableAnd { .. } => {}
-                    Self::CopyThenJump { dst, src, .. } | Self::CopyThenCall { dst, src, .. } => {
-                        f(dst);
-                        f(src);
+                    Self::CopyThenJump { dst, src, .. } => {
+                        f(Slot, dst);
+                        f(Slot, src);
                     }
-                    Self::Copy2ThenCall { dst0, src0, dst1, src1, .. } => {
-                        f(dst0);
-                        f(src0);
-                        f(dst1);
-                        f(src1);
+                    Self::CopyThenCall { dst, src, base, .. } => {
+                        f(Slot, dst);
+                        f(Slot, src);
+                        f(RegUse::CallBase, base);
+                    }
+                    Self::Copy2ThenCall { dst0, src0, dst1, src1, base, .. } => {
+                        f(Slot, dst0);
+                        f(Slot, src0);
+                        f(Slot, dst1);
+                        f(Slot, src1);
+                        f(RegUse::CallBase, base);
                     }
                     Self::I32AddStore { addr, lhs, rhs, .. } => {
-                        f(addr);
-                        f(lhs);
-                        f(rhs);
+                        f(Slot, addr);
+                        f(Slot, lhs);
+                        f(Slot, rhs);
                     }
                     Self::I32AddShl { dst, base, index, shift } => {
-                        f(dst);
-                        f(base);
-                        f(index);
-                        f(shift);
+                        f(Slot, dst);
+                        f(Slot, base);
+                        f(Slot, index);
+                        f(Slot, shift);
                     }
                     Self::JumpIfLoadI32Eq { load, other, .. }
                     | Self::JumpIfLoadI32Ne { load, other, .. } => {
                         define_instr!(@regs Load load f);
-                        f(other);
+                        f(Slot, other);
                     }
                     Self::JumpIfLoadNez { load, .. } | Self::JumpIfLoadEqz { load, .. } => {
                         define_instr!(@regs Load load f);
@@ -369,37 +389,33 @@ macro_rules! define_instr {
                     | Self::JumpIfI64LeU { lhs, rhs, .. }
                     | Self::JumpIfI64GeS { lhs, rhs, .. }
                     | Self::JumpIfI64GeU { lhs, rhs, .. } => {
-                        f(lhs);
-                        f(rhs);
+                        f(Slot, lhs);
+                        f(Slot, rhs);
                     }
-                    Self::JumpTable { index, .. } => f(index),
+                    Self::JumpTable { index, .. } => f(Slot, index),
                     Self::JumpTableAnd { dst, lhs, rhs, .. } => {
-                        f(dst);
-                        f(lhs);
-                        f(rhs);
+                        f(Slot, dst);
+                        f(Slot, lhs);
+                        f(Slot, rhs);
                     }
-                    Self::Return1 { src } => f(src),
-                    Self::ReturnMany { base, count } => {
-                        for i in 0..count {
-                            f(base.saturating_add(i));
-                        }
-                        if count > 0 && base.checked_add(count - 1).is_none() {
-                            f(Reg::MAX);
-                        }
+                    Self::Return1 { src } => f(Slot, src),
+                    Self::ReturnMany { base, count } => f(RegUse::ReturnRange(*count), base),
+                    Self::CallIndirect { index, base, .. } => {
+                        f(Slot, index);
+                        f(RegUse::CallBase, base);
                     }
-                    Self::CallIndirect { index, .. } => f(index),
                     Self::Select { dst, cond, a, b } => {
-                        f(dst);
-                        f(cond);
-                        f(a);
-                        f(b);
+                        f(Slot, dst);
+                        f(Slot, cond);
+                        f(Slot, a);
+                        f(Slot, b);
                     }
-                    Self::GlobalGet { dst, .. } => f(dst),
-                    Self::GlobalSet { src, .. } => f(src),
-                    Self::MemorySize { dst } => f(dst),
+                    Self::GlobalGet { dst, .. } => f(Slot, dst),
+                    Self::GlobalSet { src, .. } => f(Slot, src),
+                    Self::MemorySize { dst } => f(Slot, dst),
                     Self::MemoryGrow { dst, delta } => {
-                        f(dst);
-                        f(delta);
+                        f(Slot, dst);
+                        f(Slot, delta);
                     }
                     Self::MemoryFill { dst, value: src, len }
                     | Self::MemoryCopy { dst, src, len }
@@ -407,30 +423,50 @@ macro_rules! define_instr {
                     | Self::TableFill { index: dst, value: src, len, .. }
                     | Self::TableCopy { dst, src, len, .. }
                     | Self::TableInit { dst, src, len, .. } => {
-                        f(dst);
-                        f(src);
-                        f(len);
+                        f(Slot, dst);
+                        f(Slot, src);
+                        f(Slot, len);
                     }
                     Self::TableGet { dst, index, .. } => {
-                        f(dst);
-                        f(index);
+                        f(Slot, dst);
+                        f(Slot, index);
                     }
                     Self::TableSet { index, value, .. } => {
-                        f(index);
-                        f(value);
+                        f(Slot, index);
+                        f(Slot, value);
                     }
-                    Self::TableSize { dst, .. } => f(dst),
+                    Self::TableSize { dst, .. } => f(Slot, dst),
                     Self::TableGrow { dst, init, delta, .. } => {
-                        f(dst);
-                        f(init);
-                        f(delta);
+                        f(Slot, dst);
+                        f(Slot, init);
+                        f(Slot, delta);
                     }
-                    Self::RefFunc { dst, .. } => f(dst),
+                    Self::RefFunc { dst, .. } => f(Slot, dst),
                     Self::RefIsNull { dst, src } => {
-                        f(dst);
-                        f(src);
+                        f(Slot, dst);
+                        f(Slot, src);
                     }
                 }
+            }
+
+            /// Calls `f` with every slot the instruction reads or writes (the verifier's view):
+            /// a `ReturnMany` range slot by slot (and `Reg::MAX` if it would wrap); call
+            /// bases are not slots of this frame (the callee's frame starts there) and are
+            /// checked separately.
+            pub fn for_each_reg(&self, mut f: impl FnMut(Reg)) {
+                let mut copy = *self;
+                copy.visit_regs_mut(|role, &mut r| match role {
+                    RegUse::Slot => f(r),
+                    RegUse::ReturnRange(count) => {
+                        for i in 0..count {
+                            f(r.saturating_add(i));
+                        }
+                        if count > 0 && r.checked_add(count - 1).is_none() {
+                            f(Reg::MAX);
+                        }
+                    }
+                    RegUse::CallBase => {}
+                });
             }
 
             /// The relative jump offset of a jump instruction.
@@ -488,21 +524,21 @@ macro_rules! define_instr {
         }
     };
     (@regs Un $ops:ident $f:ident) => {{
-        $f($ops.dst);
-        $f($ops.src);
+        $f(RegUse::Slot, &mut $ops.dst);
+        $f(RegUse::Slot, &mut $ops.src);
     }};
     (@regs Bin $ops:ident $f:ident) => {{
-        $f($ops.dst);
-        $f($ops.lhs);
-        $f($ops.rhs);
+        $f(RegUse::Slot, &mut $ops.dst);
+        $f(RegUse::Slot, &mut $ops.lhs);
+        $f(RegUse::Slot, &mut $ops.rhs);
     }};
     (@regs Load $ops:ident $f:ident) => {{
-        $f($ops.dst);
-        $f($ops.addr);
+        $f(RegUse::Slot, &mut $ops.dst);
+        $f(RegUse::Slot, &mut $ops.addr);
     }};
     (@regs Store $ops:ident $f:ident) => {{
-        $f($ops.addr);
-        $f($ops.value);
+        $f(RegUse::Slot, &mut $ops.addr);
+        $f(RegUse::Slot, &mut $ops.value);
     }};
     (@dst Un $ops:ident) => { Some(&mut $ops.dst) };
     (@dst Bin $ops:ident) => { Some(&mut $ops.dst) };

@@ -21,6 +21,14 @@
 //! Branch targets are resolved here: forward jumps are patched when their block ends, and
 //! `br_table` becomes a jump table. Nothing about structured control flow is left for
 //! run time.
+//!
+//! **Constants** get one slot per distinct value, between the locals and the temporaries.
+//! They are found during the single pass (a pre-scan decoding the body twice cost 17% of
+//! translation), so while translating, temporaries are numbered as if there were no
+//! constants and constant `k` (in order of first appearance) has the provisional slot
+//! `PROVISIONAL_TOP - k`, at the top of the slot space; [`Translator::place_constants`]
+//! then moves every temporary up by the number of constants and every constant to its
+//! slot. The frame-size limit keeps the two ranges apart.
 
 use wasmi_py_decode::{BlockType, Error, Module, Operator, Result};
 use wasmi_py_validate::{FuncValidator, ModuleValidator};
@@ -54,6 +62,14 @@ impl CompiledFunc {
 
 /// Most slots a frame may have (slot indices are 16-bit).
 const MAX_FRAME_SLOTS: usize = u16::MAX as usize;
+
+/// The provisional slot of constant 0 while a body is translated (see the module docs): the
+/// highest slot index a frame can have.
+const PROVISIONAL_TOP: Reg = (MAX_FRAME_SLOTS - 1) as Reg;
+
+/// Up to this many constants, a constant's index is found by a linear search; beyond, by
+/// a map (a body with thousands of constants must not make translation quadratic).
+const LINEAR_CONSTS: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -113,9 +129,14 @@ struct Translator<'a> {
     instrs: Vec<Instr>,
     stack: Vec<Operand>,
     ctrls: Vec<Ctrl>,
-    /// The constant values, sorted; the one at index `i` lives in slot `first_const + i`.
+    /// The constant values in order of first appearance; the one at index `k` lives in slot
+    /// `first_const + k` (provisionally `PROVISIONAL_TOP - k`, see the module docs).
     consts: Vec<u64>,
+    /// Index of each constant, once there are more than [`LINEAR_CONSTS`] (fewer are
+    /// found by a linear search of `consts`).
+    const_index: std::collections::BTreeMap<u64, u16>,
     first_const: usize,
+    func_index: u32,
     temp_base: usize,
     max_height: usize,
     reachable: bool,
@@ -139,6 +160,7 @@ struct Scratch {
     stack: Vec<Operand>,
     ctrls: Vec<Ctrl>,
     consts: Vec<u64>,
+    const_index: std::collections::BTreeMap<u64, u16>,
     pairs: PairScratch,
 }
 
@@ -209,30 +231,11 @@ fn translate_with(
     let num_params = ty.params().len();
     let num_locals: usize = locals.iter().map(|&(n, _)| n as usize).sum();
 
-    // Pre-scan: every distinct constant gets a slot after the locals, in ascending order of
-    // its bits, so the translator finds a constant's slot by binary search. (Sorting, not
-    // a hash map: the keys come from the module, and an unkeyed fast hash would let a
-    // crafted body make translation quadratic; SipHash was ~1% of CPython's start-up.) A
-    // malformed body stops the scan early; the validating pass below reports it.
-    let mut const_values = std::mem::take(&mut scratch.consts);
-    const_values.clear();
     let first_const = num_params + num_locals;
-    {
-        let mut scan = ops.clone();
-        while !scan.is_empty() {
-            let decoded = scan.read();
-            let Ok(ref op) = decoded else { break };
-            if let Some(bits) = const_bits(op) {
-                const_values.push(bits);
-            }
-        }
-    }
-    const_values.sort_unstable();
-    const_values.dedup();
-    if first_const + const_values.len() > MAX_FRAME_SLOTS {
-        return Err(too_large(func_index));
-    }
-    let temp_base = first_const + const_values.len();
+    let mut consts = std::mem::take(&mut scratch.consts);
+    consts.clear();
+    let mut const_index = std::mem::take(&mut scratch.const_index);
+    const_index.clear();
 
     let mut t = Translator {
         module,
@@ -240,9 +243,12 @@ fn translate_with(
         instrs: std::mem::take(&mut scratch.instrs),
         stack: std::mem::take(&mut scratch.stack),
         ctrls: std::mem::take(&mut scratch.ctrls),
-        consts: const_values,
+        consts,
+        const_index,
         first_const,
-        temp_base,
+        func_index,
+        // Provisional: temporaries are numbered as if there were no constants.
+        temp_base: first_const,
         max_height: 0,
         reachable: true,
         last_result: None,
@@ -257,6 +263,7 @@ fn translate_with(
     scratch.stack = t.stack;
     scratch.ctrls = t.ctrls;
     scratch.consts = t.consts;
+    scratch.const_index = t.const_index;
     result
 }
 
@@ -271,7 +278,6 @@ impl Translator<'_> {
         func_index: u32,
         pairs: &mut PairScratch,
     ) -> Result<CompiledFunc> {
-        let temp_base = self.temp_base;
         self.ctrls.push(Ctrl {
             kind: CtrlKind::Function,
             height: 0,
@@ -307,10 +313,11 @@ impl Translator<'_> {
                 "section size mismatch: operators remaining after end of function",
             ));
         }
-        let frame_size = temp_base + self.max_height;
+        let frame_size = self.first_const + self.consts.len() + self.max_height;
         if frame_size > MAX_FRAME_SLOTS {
             return Err(too_large(func_index));
         }
+        self.place_constants();
         thread_jumps(&mut self.instrs);
         fuse_pairs(&mut self.instrs, pairs);
         verify(&self.instrs, frame_size).map_err(|reason| {
@@ -681,6 +688,55 @@ enum Shape {
 
 impl Translator<'_> {
     // ----- operand stack -------------------------------------------------------------------
+
+    /// The index of constant `bits` among the function's constants, added if new.
+    fn constant(&mut self, bits: u64) -> Result<Reg> {
+        let known = if self.consts.len() <= LINEAR_CONSTS {
+            self.consts.iter().position(|&c| c == bits)
+        } else {
+            self.const_index.get(&bits).map(|&k| k as usize)
+        };
+        if let Some(k) = known {
+            return Ok(k as Reg);
+        }
+        let k = self.consts.len();
+        // Keeps the provisional slots above the temporaries (and the frame in range).
+        if self.first_const + k + 1 > MAX_FRAME_SLOTS {
+            return Err(too_large(self.func_index));
+        }
+        self.consts.push(bits);
+        if self.consts.len() == LINEAR_CONSTS + 1 {
+            for (i, &c) in self.consts.iter().enumerate() {
+                self.const_index.insert(c, i as u16);
+            }
+        } else if self.consts.len() > LINEAR_CONSTS + 1 {
+            self.const_index.insert(bits, k as u16);
+        }
+        Ok(k as Reg)
+    }
+
+    /// Gives constants and temporaries their final slots (see the module docs): every
+    /// temporary (and call base) moves up by the number of constants, and constant `k`
+    /// moves from `PROVISIONAL_TOP - k` to `first_const + k`. Run once, after the main pass
+    /// checked that the frame fits, which keeps the provisional ranges apart.
+    fn place_constants(&mut self) {
+        let (first_const, n) = (self.first_const, self.consts.len());
+        if n == 0 {
+            return;
+        }
+        let lowest_provisional = PROVISIONAL_TOP as usize + 1 - n;
+        for instr in &mut self.instrs {
+            instr.visit_regs_mut(|_, reg| {
+                let r = *reg as usize;
+                if r >= lowest_provisional {
+                    *reg = (first_const + (PROVISIONAL_TOP as usize - r)) as Reg;
+                } else if r >= first_const {
+                    *reg = (r + n) as Reg;
+                }
+            });
+        }
+        self.temp_base = first_const + n;
+    }
 
     fn temp(&self, position: usize) -> Reg {
         (self.temp_base + position) as Reg
@@ -1248,11 +1304,8 @@ impl Translator<'_> {
             | Operator::F64Const { .. }
             | Operator::RefNull { .. } => {
                 let bits = const_bits(op).expect("a constant");
-                let index = self
-                    .consts
-                    .binary_search(&bits)
-                    .expect("the pre-scan saw every constant");
-                self.push(Kind::Const, (self.first_const + index) as Reg);
+                let k = self.constant(bits)?;
+                self.push(Kind::Const, PROVISIONAL_TOP - k);
             }
             Operator::MemorySize { .. } => {
                 let dst = self.next_temp();
