@@ -1733,13 +1733,7 @@ mod tests {
             (block (br_if 0 (i32.lt_s (local.get 0) (local.get 1))))
             (if (result i32) (i32.eq (local.get 0) (local.get 1))
               (then (i32.const 1)) (else (i32.const 2)))))"#;
-        let buf = wast::parser::ParseBuffer::new(text).unwrap();
-        let bytes = wast::parser::parse::<wast::Wat>(&buf)
-            .unwrap()
-            .encode()
-            .unwrap();
-        let module = Module::decode(&bytes, Default::default()).unwrap();
-        let refs = ModuleValidator::new(&module).unwrap();
+        let (module, refs) = module_of(text);
         let code = translate(&module, &refs, 0).unwrap();
         let instrs = code.instrs();
         assert!(
@@ -1760,8 +1754,8 @@ mod tests {
             .any(|i| matches!(i, Instr::I32LtS(_) | Instr::I32Eq(_))));
     }
 
-    /// The bytecode of each function of `text`.
-    fn bytecode(text: &str) -> Vec<Vec<Instr>> {
+    /// The decoded module of WAT `text`, with its module-level validation.
+    fn module_of(text: &str) -> (Module, ModuleValidator) {
         let buf = wast::parser::ParseBuffer::new(text).unwrap();
         let bytes = wast::parser::parse::<wast::Wat>(&buf)
             .unwrap()
@@ -1769,6 +1763,12 @@ mod tests {
             .unwrap();
         let module = Module::decode(&bytes, Default::default()).unwrap();
         let refs = ModuleValidator::new(&module).unwrap();
+        (module, refs)
+    }
+
+    /// The bytecode of each function of `text`.
+    fn bytecode(text: &str) -> Vec<Vec<Instr>> {
+        let (module, refs) = module_of(text);
         (0..module.functions.len() as u32)
             .map(|f| translate(&module, &refs, f).unwrap().instrs())
             .collect()
@@ -1779,16 +1779,6 @@ mod tests {
     /// half-way and one with a much larger body.
     #[test]
     fn translations_do_not_depend_on_the_previous_one() {
-        fn module_of(text: &str) -> (Module, ModuleValidator) {
-            let buf = wast::parser::ParseBuffer::new(text).unwrap();
-            let bytes = wast::parser::parse::<wast::Wat>(&buf)
-                .unwrap()
-                .encode()
-                .unwrap();
-            let module = Module::decode(&bytes, Default::default()).unwrap();
-            let refs = ModuleValidator::new(&module).unwrap();
-            (module, refs)
-        }
         let small = r#"(module (memory 1)
             (func (param i32) (result i32) (local i32)
               (block (br_if 0 (i32.eqz (local.get 0)))
