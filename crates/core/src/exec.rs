@@ -100,7 +100,8 @@ const STACK_SLACK: usize = BLOCKED_SLOTS;
 /// Locals and constants up to this many are written as 1, 2 or 4 fixed blocks of 8 slots:
 /// a few vector stores, no loop and no libc call. Exact-count loops were turned into libc
 /// `memset`/`memmove` calls by LLVM; those calls were ~3% of a CPython profile (a CPython
-/// call copies 11 constants on average). Larger ranges still use `fill`/`copy_from_slice`.
+/// call copies 11 constants on average), but most of that was the stores themselves: the
+/// blocks made calls ~1% faster overall. Larger ranges still use `fill`/`copy_from_slice`.
 const BLOCKED_SLOTS: usize = 32;
 
 type Block = [u64; 8];
