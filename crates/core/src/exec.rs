@@ -212,6 +212,22 @@ fn grow_stack(stack: &mut Vec<u64>, end: usize, limit: usize) -> Result<(), Trap
     Ok(())
 }
 
+/// The call entry of function `target` with its code filled in, translating the code on the
+/// function's first call; `None` for a host function.
+#[cold]
+fn resolve(s: &mut StoreInner, target: u32) -> Result<Option<CallInfo>, Trap> {
+    match s.funcs[target as usize].kind {
+        FuncKind::Host { .. } => Ok(None),
+        FuncKind::Wasm { instance, defined } => {
+            let code = code_of(&s.instances, instance, defined)?;
+            let info = &mut s.calls[target as usize];
+            // SAFETY: `code_of` points at store-owned code (see `CallInfo`).
+            info.set_code(unsafe { &*code });
+            Ok(Some(*info))
+        }
+    }
+}
+
 /// The compiled code of a wasm function, translating it on first use. The pointer stays
 /// valid as long as the store (the instance's module owns the code).
 #[inline]
@@ -456,7 +472,7 @@ impl<'a> Cx<'a> {
         let callee_fp = frame.fp + base as usize;
         let mut info = self.s.calls[target as usize];
         if info.ops.is_null() {
-            match self.resolve(target) {
+            match resolve(self.s, target) {
                 Ok(Some(resolved)) => info = resolved,
                 Ok(None) => {
                     self.host = (target, callee_fp);
@@ -490,22 +506,6 @@ impl<'a> Cx<'a> {
             self.set_instance(info.instance);
         }
         Done::Continue
-    }
-
-    /// The instance and call information of function `target`, translating its code on
-    /// its first call; `None` for a host function.
-    #[cold]
-    fn resolve(&mut self, target: u32) -> Result<Option<CallInfo>, Trap> {
-        match self.s.funcs[target as usize].kind {
-            FuncKind::Host { .. } => Ok(None),
-            FuncKind::Wasm { instance, defined } => {
-                let code = code_of(&self.s.instances, instance, defined)?;
-                let info = &mut self.s.calls[target as usize];
-                // SAFETY: `code_of` points at store-owned code (see `CallInfo`).
-                info.set_code(unsafe { &*code });
-                Ok(Some(*info))
-            }
-        }
     }
 
     /// Pops the current frame. On [`Done::Continue`] the caller's frame is current and
@@ -1381,26 +1381,22 @@ pub(crate) fn call<T>(store: &mut Store<T>, func: Func, args: &[Val]) -> Result<
             )?;
             Ok(results)
         }
-        FuncKind::Wasm { instance, defined } => {
+        FuncKind::Wasm { .. } => {
             let s = &mut store.inner;
             let base = s.stack_top;
             let saved_top = s.stack_top;
             let entry_depth = s.frames.len();
+            let limits = Limits::of(s);
             let needed = base + args.len().max(results_len);
             if needed > s.stack.len() {
-                if needed > s.engine.config().max_value_slots {
-                    return Err(trap(TrapCode::StackOverflow));
-                }
-                s.stack.resize(needed.max(1024), 0);
+                grow_stack(&mut s.stack, needed, limits.max_slots)?;
             }
             for (i, a) in args.iter().enumerate() {
                 s.stack[base + i] = a.to_slot();
             }
-            let code = code_of(&s.instances, instance, defined)?;
-            // SAFETY: `code_of` points at store-owned code (see `CallInfo`).
-            s.calls[func.0 as usize].set_code(unsafe { &*code });
-            let info = s.calls[func.0 as usize];
-            let limits = Limits::of(s);
+            let Some(info) = resolve(s, func.0)? else {
+                unreachable!("function {} is a wasm function", func.0)
+            };
             let result = push_frame(&mut s.frames, &mut s.stack, limits, func.0, &info, base)
                 .and_then(|()| run_to_completion(store, entry_depth));
             let s = &mut store.inner;
