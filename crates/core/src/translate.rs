@@ -876,27 +876,18 @@ impl Translator<'_> {
     /// Adds the jump at `jump` to the exits of control frame `index` (see [`Ctrl::exits`]).
     fn add_exit(&mut self, index: usize, jump: usize) {
         let previous = self.ctrls[index].exits.replace(jump);
-        let link = previous.map_or(-1, |j| j as i32);
-        match self.instrs[jump].jump_offset_mut() {
-            Some(o) => *o = link,
-            None => unreachable!("an exit that is not a jump: {:?}", self.instrs[jump]),
-        }
+        *self.offset_of(jump) = previous.map_or(-1, |j| j as i32);
     }
 
-    /// The offset field of the jump at `jump`.
-    fn offset_of(&mut self, jump: usize) -> i32 {
-        match self.instrs[jump].jump_offset_mut() {
-            Some(o) => *o,
-            None => unreachable!("not a jump: {:?}", self.instrs[jump]),
-        }
+    /// The offset field of the jump emitted at `jump`.
+    fn offset_of(&mut self, jump: usize) -> &mut i32 {
+        self.instrs[jump]
+            .jump_offset_mut()
+            .unwrap_or_else(|| unreachable!("instruction {jump} is not a jump"))
     }
 
     fn patch(&mut self, jump: usize, target: usize) {
-        let offset = target as i32 - jump as i32;
-        match self.instrs[jump].jump_offset_mut() {
-            Some(o) => *o = offset,
-            None => unreachable!("patching a non-jump {:?}", self.instrs[jump]),
-        }
+        *self.offset_of(jump) = target as i32 - jump as i32;
     }
 
     /// If `cond` (just popped) is the result of the comparison (or `and`) just emitted,
@@ -1665,7 +1656,7 @@ impl Translator<'_> {
         let end = self.label();
         let mut pending = c.exits;
         while let Some(jump) = pending {
-            pending = usize::try_from(self.offset_of(jump)).ok();
+            pending = usize::try_from(*self.offset_of(jump)).ok();
             self.patch(jump, end);
         }
         // An `if` without `else` falls through when the condition is false.
