@@ -381,6 +381,20 @@ fn ty_of_py(t: py::ValType) -> Ty {
     }
 }
 
+/// A wasmi function's parameter and result types.
+fn wasmi_signature<T>(f: &wasmi::Func, store: &wasmi::Store<T>) -> (Vec<Ty>, Vec<Ty>) {
+    let ty = f.ty(store);
+    let convert = |types: &[wasmi::ValType]| types.iter().map(|&t| ty_of_wasmi(t)).collect();
+    (convert(ty.params()), convert(ty.results()))
+}
+
+/// A wasmi-py function's parameter and result types.
+fn py_signature<T>(f: &py::Func, store: &py::Store<T>) -> (Vec<Ty>, Vec<Ty>) {
+    let ty = f.ty(store);
+    let convert = |types: &[py::ValType]| types.iter().map(|&t| ty_of_py(t)).collect();
+    (convert(ty.params()), convert(ty.results()))
+}
+
 /// Trap categories both engines can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrapKind {
@@ -1280,30 +1294,8 @@ pub fn compare(bytes: &[u8], fuel: u32, u: &mut Unstructured) -> Result<Verdict,
         w_names
             .entry(format!("{wf:?}"))
             .or_insert_with(|| name.clone());
-        let params: Vec<Ty> = wf
-            .ty(&w_store)
-            .params()
-            .iter()
-            .map(|&t| ty_of_wasmi(t))
-            .collect();
-        let p_params: Vec<Ty> = pf
-            .ty(&p_store)
-            .params()
-            .iter()
-            .map(|&t| ty_of_py(t))
-            .collect();
-        let results: Vec<Ty> = wf
-            .ty(&w_store)
-            .results()
-            .iter()
-            .map(|&t| ty_of_wasmi(t))
-            .collect();
-        let p_results: Vec<Ty> = pf
-            .ty(&p_store)
-            .results()
-            .iter()
-            .map(|&t| ty_of_py(t))
-            .collect();
+        let (params, results) = wasmi_signature(&wf, &w_store);
+        let (p_params, p_results) = py_signature(&pf, &p_store);
         if params != p_params || results != p_results {
             return Err(early(format!(
                 "type of func {}: wasmi-py {p_params:?} -> {p_results:?}, wasmi {params:?} -> {results:?}",
@@ -1413,13 +1405,7 @@ pub fn transcript(data: &[u8]) -> Option<(Vec<u8>, String)> {
             func_names
                 .entry(format!("{f:?}"))
                 .or_insert_with(|| name.clone());
-            let params: Vec<Ty> = f
-                .ty(&store)
-                .params()
-                .iter()
-                .map(|&t| ty_of_wasmi(t))
-                .collect();
-            funcs.push((name.clone(), params));
+            funcs.push((name.clone(), wasmi_signature(&f, &store).0));
         }
     }
     let names: Vec<String> = funcs.iter().map(|(n, _)| n.clone()).collect();
