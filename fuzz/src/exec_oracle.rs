@@ -230,7 +230,7 @@ pub fn add_export(bytes: &[u8], name: &str, kind: u8, index: u32) -> Option<Vec<
         let size = read_leb(bytes, &mut pos)? as usize;
         let end = pos.checked_add(size).filter(|&e| e <= bytes.len())?;
         // Sections after the export section: start, element, data count, code, data.
-        if matches!(id, 8 | 9 | 10 | 11 | 12) {
+        if (8..=12).contains(&id) {
             let mut out = bytes[..start].to_vec();
             out.extend(section(0, &[]));
             out.extend_from_slice(&bytes[start..]);
@@ -555,7 +555,7 @@ struct Py {
 }
 
 impl Py {
-    fn to_val(&self, v: &Value) -> py::Val {
+    fn engine_val(&self, v: &Value) -> py::Val {
         match v {
             Value::I32(x) => py::Val::I32(*x),
             Value::I64(x) => py::Val::I64(*x),
@@ -570,7 +570,7 @@ impl Py {
         }
     }
 
-    fn from_val(&self, v: py::Val) -> Value {
+    fn value_of(&self, v: py::Val) -> Value {
         match v {
             py::Val::I32(x) => Value::I32(x),
             py::Val::I64(x) => Value::I64(x),
@@ -601,10 +601,10 @@ impl Side for Py {
             .instance
             .get_func(&self.store, name)
             .expect("exported func");
-        let args: Vec<py::Val> = args.iter().map(|a| self.to_val(a)).collect();
+        let args: Vec<py::Val> = args.iter().map(|a| self.engine_val(a)).collect();
         match func.call(&mut self.store, &args) {
             Ok(results) => {
-                Outcome::Returned(results.into_iter().map(|v| self.from_val(v)).collect())
+                Outcome::Returned(results.into_iter().map(|v| self.value_of(v)).collect())
             }
             Err(trap) => Outcome::Trapped(trap_kind_py(trap.code()), trap.to_string()),
         }
@@ -615,7 +615,7 @@ impl Side for Py {
             .instance
             .get_global(&self.store, name)
             .expect("exported global");
-        self.from_val(g.get(&self.store))
+        self.value_of(g.get(&self.store))
     }
 
     fn memory(&self, name: &str) -> &[u8] {
@@ -631,7 +631,7 @@ impl Side for Py {
             panic!("exported table");
         };
         (0..t.size(&self.store))
-            .map(|i| self.from_val(t.get(&self.store, i).expect("in bounds")))
+            .map(|i| self.value_of(t.get(&self.store, i).expect("in bounds")))
             .collect()
     }
 }
@@ -648,7 +648,7 @@ struct Wasmi {
 }
 
 impl Wasmi {
-    fn to_val(&mut self, v: &Value) -> wasmi::Val {
+    fn engine_val(&mut self, v: &Value) -> wasmi::Val {
         match v {
             Value::I32(x) => wasmi::Val::I32(*x),
             Value::I64(x) => wasmi::Val::I64(*x),
@@ -678,7 +678,7 @@ impl Wasmi {
             .unwrap_or_else(|| format!("<unexported {key}>"))
     }
 
-    fn from_val(&self, v: &wasmi::Val) -> Value {
+    fn value_of(&self, v: &wasmi::Val) -> Value {
         match v {
             wasmi::Val::I32(x) => Value::I32(*x),
             wasmi::Val::I64(x) => Value::I64(*x),
@@ -709,7 +709,7 @@ impl Side for Wasmi {
             .get_func(&self.store, name)
             .expect("exported func");
         let ty = func.ty(&self.store);
-        let args: Vec<wasmi::Val> = args.iter().map(|a| self.to_val(a)).collect();
+        let args: Vec<wasmi::Val> = args.iter().map(|a| self.engine_val(a)).collect();
         let mut results: Vec<wasmi::Val> = ty
             .results()
             .iter()
@@ -720,7 +720,7 @@ impl Side for Wasmi {
             // this target, crash-d14629bf…: `ExternRef::data` panics "entity not found").
             // Like a panic in wasmi's translator, that makes the module inconclusive.
             Ok(()) => catch_oracle_panic(|| {
-                Outcome::Returned(results.iter().map(|v| self.from_val(v)).collect())
+                Outcome::Returned(results.iter().map(|v| self.value_of(v)).collect())
             })
             .unwrap_or_else(|| {
                 Outcome::ReferenceBroke(
@@ -736,7 +736,7 @@ impl Side for Wasmi {
             .instance
             .get_global(&self.store, name)
             .expect("exported global");
-        self.from_val(&g.get(&self.store))
+        self.value_of(&g.get(&self.store))
     }
 
     fn memory(&self, name: &str) -> &[u8] {
@@ -755,7 +755,7 @@ impl Side for Wasmi {
         (0..t.size(&self.store))
             .map(|i| match t.get(&self.store, i).expect("in bounds") {
                 wasmi::Ref::Func(f) => Value::FuncRef(f.val().map(|f| self.func_name(f))),
-                wasmi::Ref::Extern(r) => self.from_val(&wasmi::Val::ExternRef(r)),
+                wasmi::Ref::Extern(r) => self.value_of(&wasmi::Val::ExternRef(r)),
             })
             .collect()
     }
