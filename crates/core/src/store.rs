@@ -302,7 +302,10 @@ pub(crate) struct InstanceEntity {
 pub(crate) struct Frame {
     /// Where the function continues: the op after the pending call (or its entry).
     pub(crate) ip: IpPtr,
+    /// Absolute slot of the frame's first slot.
     pub(crate) fp: usize,
+    /// `calls[func].instance`, copied so a return finds the caller's instance in the frame
+    /// record it reads anyway instead of one more dependent load.
     pub(crate) instance: u32,
     pub(crate) func: u32,
 }
