@@ -137,6 +137,18 @@ unsafe fn write_blocks(dst: *mut u64, n: usize, block: impl Fn(usize) -> Block) 
     true
 }
 
+/// Consumes one unit of `fuel`, if metered.
+#[inline(always)]
+fn consume_fuel(fuel: &mut Option<u64>) -> Result<(), TrapCode> {
+    if let Some(f) = fuel.as_mut() {
+        if *f == 0 {
+            return Err(TrapCode::OutOfFuel);
+        }
+        *f -= 1;
+    }
+    Ok(())
+}
+
 /// Sets up the frame of a wasm function at absolute slot `fp` (arguments already there):
 /// checks the limits, grows the value stack if needed, zeroes the declared locals, copies
 /// the constants in, and pushes the frame.
@@ -449,13 +461,7 @@ impl<'a> Cx<'a> {
     /// Consumes one unit of fuel, if metered.
     #[inline(always)]
     fn consume_fuel(&mut self) -> Result<(), TrapCode> {
-        if let Some(f) = self.s.fuel.as_mut() {
-            if *f == 0 {
-                return Err(TrapCode::OutOfFuel);
-            }
-            *f -= 1;
-        }
-        Ok(())
+        consume_fuel(&mut self.s.fuel)
     }
 
     /// Calls function `target` (store id) whose frame starts at slot `base` of the current
@@ -466,34 +472,27 @@ impl<'a> Cx<'a> {
     /// `ip` points into the code of the top frame.
     #[inline]
     unsafe fn call(&mut self, ip: Ip, target: u32, base: u16) -> Done {
-        let frame = self.s.frames.last_mut().expect("the caller's frame");
+        let s = &mut *self.s;
+        // Borrowed in place, not copied: a copy of the 32-byte-aligned entry made the
+        // function realign its stack frame on every call.
+        let info = &s.calls[target as usize];
+        if info.ops.is_null() {
+            // SAFETY: this function's contract.
+            return unsafe { self.call_first(ip, target, base) };
+        }
+        if let Err(code) = consume_fuel(&mut s.fuel) {
+            return self.trap(code);
+        }
+        let frame = s.frames.last_mut().expect("the caller's frame");
         // SAFETY: a call is never the last instruction of verified code.
         frame.ip = IpPtr(unsafe { ip.add(1) });
         let callee_fp = frame.fp + base as usize;
-        let mut info = self.s.calls[target as usize];
-        if info.ops.is_null() {
-            match resolve(self.s, target) {
-                Ok(Some(resolved)) => info = resolved,
-                Ok(None) => {
-                    self.host = (target, callee_fp);
-                    return Done::Host;
-                }
-                Err(trap) => {
-                    self.trap = Some(trap);
-                    return Done::Trap;
-                }
-            }
-        }
-        if let Err(code) = self.consume_fuel() {
-            return self.trap(code);
-        }
-        let s = &mut *self.s;
         if let Err(trap) = push_frame(
             &mut s.frames,
             &mut s.stack,
             self.limits,
             target,
-            &info,
+            info,
             callee_fp,
         ) {
             self.trap = Some(trap);
@@ -501,11 +500,37 @@ impl<'a> Cx<'a> {
         }
         // Verified code is never empty, so `ops` is its first op.
         self.ip = info.ops;
-        self.sp = Sp(self.s.stack.as_mut_ptr().wrapping_add(callee_fp));
-        if info.instance != self.instance_id {
-            self.set_instance(info.instance);
+        self.sp = Sp(s.stack.as_mut_ptr().wrapping_add(callee_fp));
+        let instance = info.instance;
+        if instance != self.instance_id {
+            self.set_instance(instance);
         }
         Done::Continue
+    }
+
+    /// [`Cx::call`] of a function whose call entry has no code: a host function, or a wasm
+    /// function called for the first time (translated here, then called).
+    ///
+    /// # Safety
+    /// As for [`Cx::call`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn call_first(&mut self, ip: Ip, target: u32, base: u16) -> Done {
+        match resolve(self.s, target) {
+            // SAFETY: as for this function; the entry now has code, so this does not recur.
+            Ok(Some(_)) => unsafe { self.call(ip, target, base) },
+            Ok(None) => {
+                let frame = self.s.frames.last_mut().expect("the caller's frame");
+                // SAFETY: a call is never the last instruction of verified code.
+                frame.ip = IpPtr(unsafe { ip.add(1) });
+                self.host = (target, frame.fp + base as usize);
+                Done::Host
+            }
+            Err(trap) => {
+                self.trap = Some(trap);
+                Done::Trap
+            }
+        }
     }
 
     /// Pops the current frame. On [`Done::Continue`] the caller's frame is current and
