@@ -20,9 +20,21 @@ USAGE:
     wasmi-py run [OPTIONS]                  (the program from piped stdin, or the REPL)
     wasmi-py run [OPTIONS] MODULE.wasm [ARGS...]   (any WASI command module; see below)
 
+    wasmi-py run [OPTIONS] - [ARGS...]      (the program from stdin, sys.argv[0] = '-')
+
 As with python3: sys.argv is [SCRIPT or -c or the module's path, ARGS...], sys.path[0] is
 the script's directory ('' otherwise), an uncaught exception prints its traceback and exits
 with status 1, SystemExit(n) exits with n.
+
+PYTHON OPTIONS (python3's, before the script, -c or -m; may be combined as in -uBc CODE):
+    -b -B -d -E -I -O -OO -P -q -s -S -u -v -V -W ARG -X OPT --check-hash-based-pycs MODE
+    --version --help-env --help-xoptions --help-all
+                               Given to CPython's own command-line parser: they mean what they
+                               mean to python3 (`python3 --help`).
+    -i                         After the code, enter the interactive interpreter (also after an
+                               exception or SystemExit, as python3 -i). sys.flags.inspect
+                               stays 0.
+    -x                         Skip the script's first line.
 
 WHAT THE GUEST SEES:
     - the standard library, read-only (at /usr/local, CPython's default prefix);
@@ -60,6 +72,77 @@ struct Options {
     python_home: Option<PathBuf>,
     mode: Option<Mode>,
     args: Vec<String>,
+    /// python3's interpreter options, for CPython's own parser (`Config::python_options`).
+    python_options: Vec<String>,
+    /// `-x`.
+    skip_first_line: bool,
+    /// `-i`.
+    inspect: bool,
+}
+
+/// python3's one-letter interpreter options without a value. `-i` and `-x` are carried
+/// out by the prelude (see `Main`); the others go to CPython's own parser.
+const PYTHON_FLAGS: &str = "bBdEiIOPqsSuvVx";
+
+/// python3's one-letter options with a value, attached (`-Wignore`) or the next argument.
+const PYTHON_VALUE_FLAGS: &str = "WX";
+
+/// python3's long options, for CPython's parser; the first takes a value.
+const PYTHON_LONG_OPTIONS: [&str; 5] = [
+    "--check-hash-based-pycs",
+    "--version",
+    "--help-env",
+    "--help-xoptions",
+    "--help-all",
+];
+
+/// What a cluster of one-letter options (`-uBc CODE`) ended with.
+enum Cluster {
+    /// Only flags: parsing goes on with the next argument.
+    Flags,
+    /// `-c`/`-m`: the rest of the arguments are `sys.argv[1:]`.
+    Mode,
+    /// `-h`.
+    Help,
+}
+
+/// Parses the one-letter options of `args[*i]` (which starts with a single `-`), advancing
+/// `i` past a value taken from the next argument.
+fn parse_cluster(args: &[String], i: &mut usize, opts: &mut Options) -> Result<Cluster, ExitCode> {
+    let arg = args[*i].as_str();
+    for (at, c) in arg.char_indices().skip(1) {
+        let rest = &arg[at + c.len_utf8()..];
+        let value = |i: &mut usize| -> Result<String, ExitCode> {
+            if rest.is_empty() {
+                flag_value(args, i, &format!("-{c}"), None)
+            } else {
+                Ok(rest.to_owned())
+            }
+        };
+        match c {
+            'i' => opts.inspect = true,
+            'x' => opts.skip_first_line = true,
+            'h' | '?' => return Ok(Cluster::Help),
+            'c' | 'm' => {
+                let value = value(i)?;
+                opts.mode = Some(if c == 'c' {
+                    Mode::Command(value)
+                } else {
+                    Mode::Module(value)
+                });
+                return Ok(Cluster::Mode);
+            }
+            _ if PYTHON_VALUE_FLAGS.contains(c) => {
+                let value = value(i)?;
+                opts.python_options.extend([format!("-{c}"), value]);
+                return Ok(Cluster::Flags);
+            }
+            _ if PYTHON_FLAGS.contains(c) => opts.python_options.push(format!("-{c}")),
+            _ if arg.len() == 2 => return Err(usage_error(&format!("unknown option '{arg}'"))),
+            _ => return Err(usage_error(&format!("unknown option '-{c}' in '{arg}'"))),
+        }
+    }
+    Ok(Cluster::Flags)
 }
 
 fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
@@ -68,6 +151,13 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
         python_home: None,
         mode: None,
         args: Vec::new(),
+        python_options: Vec::new(),
+        skip_first_line: false,
+        inspect: false,
+    };
+    let help = || {
+        let _ = std::io::stdout().write_all(PYTHON_USAGE.as_bytes());
+        Ok(None)
     };
     let mut i = 0;
     while i < args.len() {
@@ -82,25 +172,35 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
                 let dir = flag_value(args, &mut i, flag, inline)?;
                 opts.python_home = Some(PathBuf::from(dir));
             }
-            "-h" | "--help" => {
-                let _ = std::io::stdout().write_all(PYTHON_USAGE.as_bytes());
-                return Ok(None);
-            }
-            "-c" | "-m" => {
-                let value = flag_value(args, &mut i, flag, None)?;
-                opts.mode = Some(if flag == "-c" {
-                    Mode::Command(value)
-                } else {
-                    Mode::Module(value)
-                });
-                opts.args = args[i + 1..].to_vec();
-                return Ok(Some(opts));
-            }
+            "--help" => return help(),
             "--" => {
                 i += 1;
                 break;
             }
-            _ if arg.starts_with('-') && arg.len() > 1 => {
+            "-" => {
+                // As python3: the program comes from stdin, `sys.argv[0]` is '-'.
+                opts.mode = Some(Mode::Stdin);
+                opts.args = args[i + 1..].to_vec();
+                return Ok(Some(opts));
+            }
+            "--check-hash-based-pycs" => {
+                let mode = flag_value(args, &mut i, flag, inline)?;
+                opts.python_options.extend([flag.to_owned(), mode]);
+            }
+            _ if PYTHON_LONG_OPTIONS.contains(&flag) && inline.is_none() => {
+                opts.python_options.push(flag.to_owned());
+            }
+            _ if arg.starts_with('-') && !arg.starts_with("--") => {
+                match parse_cluster(args, &mut i, &mut opts)? {
+                    Cluster::Flags => {}
+                    Cluster::Help => return help(),
+                    Cluster::Mode => {
+                        opts.args = args[i + 1..].to_vec();
+                        return Ok(Some(opts));
+                    }
+                }
+            }
+            _ if arg.starts_with('-') => {
                 return Err(usage_error(&format!("unknown option '{arg}'")));
             }
             _ => break,
@@ -121,14 +221,52 @@ pub fn is_wasm_invocation(args: &[String]) -> bool {
     while i < args.len() {
         let arg = args[i].as_str();
         match arg {
-            "--dir" | "--env" | "--python-home" | "--allow-net" => i += 2,
-            "-c" | "-m" => return false,
+            "--dir" | "--env" | "--python-home" | "--allow-net" | "--check-hash-based-pycs" => {
+                i += 2
+            }
+            "-" => return false,
+            _ if is_cluster(arg) => match cluster_end(arg) {
+                ClusterEnd::Code => return false,
+                ClusterEnd::TakesNext => i += 2,
+                ClusterEnd::Alone => i += 1,
+            },
             "--" => return args.get(i + 1).is_some_and(|a| looks_like_wasm(a)),
             _ if arg.starts_with('-') => i += 1,
             _ => return looks_like_wasm(arg),
         }
     }
     false
+}
+
+/// A cluster of python3's one-letter options (`-uB`, `-Wignore`), not a long option.
+fn is_cluster(arg: &str) -> bool {
+    arg.len() > 1 && arg.starts_with('-') && !arg.starts_with("--")
+}
+
+/// How a cluster of one-letter options ends, for telling Python code from a WASI module.
+enum ClusterEnd {
+    /// `-c`/`-m` (`-uc`, `-mhttp.server`): the arguments are Python code.
+    Code,
+    /// An option whose value is the next argument (`-W`, `-uX`).
+    TakesNext,
+    /// Flags only, or a value attached (`-Wignore`).
+    Alone,
+}
+
+fn cluster_end(arg: &str) -> ClusterEnd {
+    for (at, c) in arg.char_indices().skip(1) {
+        if c == 'c' || c == 'm' {
+            return ClusterEnd::Code;
+        }
+        if PYTHON_VALUE_FLAGS.contains(c) {
+            return if at + 1 == arg.len() {
+                ClusterEnd::TakesNext
+            } else {
+                ClusterEnd::Alone
+            };
+        }
+    }
+    ClusterEnd::Alone
 }
 
 fn looks_like_wasm(path: &str) -> bool {
@@ -230,6 +368,12 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
                 .collect(),
             Some(String::new()),
         ),
+        (Mode::Stdin, Some(Mode::Stdin)) => (
+            std::iter::once("-".to_owned())
+                .chain(opts.args.iter().cloned())
+                .collect(),
+            Some(String::new()),
+        ),
         _ => (vec![String::new()], Some(String::new())),
     };
 
@@ -245,6 +389,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         dirs,
         env,
         net: opts.sandbox.net,
+        python_options: opts.python_options,
         ..Config::default()
     }
     .inherit_stdio();
@@ -258,6 +403,8 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         argv,
         path0,
         cwd: Some(cwd.to_string_lossy().into_owned()),
+        skip_first_line: opts.skip_first_line,
+        inspect: opts.inspect,
     };
     match python.run_main(&main) {
         Ok(true) => match python.finalize() {
@@ -320,6 +467,36 @@ mod tests {
         assert_eq!(o.mode, Some(Mode::Script("s.py".into())));
         assert_eq!(o.args, ["-c", "z"]);
         assert_eq!(o.sandbox.net, NetPolicy::Deny);
+    }
+
+    #[test]
+    fn python3_option_clusters() {
+        let o = parse(&strings(&["-uBc", "code", "x"])).unwrap().unwrap();
+        assert_eq!(o.python_options, ["-u", "-B"]);
+        assert_eq!(o.mode, Some(Mode::Command("code".into())));
+        assert_eq!(o.args, ["x"]);
+        let o = parse(&strings(&["-Wignore", "-X", "dev", "-ix", "s.py", "-u"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.python_options, ["-W", "ignore", "-X", "dev"]);
+        assert!(o.inspect && o.skip_first_line);
+        assert_eq!(o.mode, Some(Mode::Script("s.py".into())));
+        assert_eq!(o.args, ["-u"]);
+        let o = parse(&strings(&["-Emjson.tool", "f"])).unwrap().unwrap();
+        assert_eq!(o.python_options, ["-E"]);
+        assert_eq!(o.mode, Some(Mode::Module("json.tool".into())));
+        let o = parse(&strings(&["--check-hash-based-pycs", "never", "-", "a"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.python_options, ["--check-hash-based-pycs", "never"]);
+        assert_eq!((o.mode, o.args), (Some(Mode::Stdin), strings(&["a"])));
+        assert!(parse(&strings(&["-uZ"])).is_err());
+        assert!(parse(&strings(&["-W"])).is_err());
+        // A value-taking option's value is not the program.
+        assert!(!is_wasm_invocation(&strings(&["-W", "x.wasm", "s.py"])));
+        assert!(is_wasm_invocation(&strings(&["-Wx", "m.wasm"])));
+        assert!(!is_wasm_invocation(&strings(&["-uc", "m.wasm"])));
+        assert!(!is_wasm_invocation(&strings(&["-", "m.wasm"])));
     }
 
     #[test]

@@ -173,3 +173,101 @@ for p in ('/etc/passwd', '../../../etc/passwd'):
         "in --dir"
     );
 }
+
+#[test]
+fn python3_interpreter_options_reach_cpython() {
+    let dir = scratch("options");
+    let out = wasmi_py(
+        &dir,
+        &[
+            "-uBIs",
+            "-X",
+            "utf8",
+            "-Werror::DeprecationWarning",
+            "-O",
+            "-c",
+            "import sys; f = sys.flags; print(f.dont_write_bytecode, f.isolated, f.safe_path, \
+             f.no_user_site, f.utf8_mode, f.optimize, sys.warnoptions, sys._xoptions, \
+             sys.stdout.write_through, '' in sys.path)",
+        ],
+        None,
+    );
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "1 1 True 1 1 1 ['error::DeprecationWarning'] {'utf8': True} True False\n"
+    );
+
+    // -S: no site, and the socket module still has host sockets (the prelude installs them).
+    let out = wasmi_py(
+        &dir,
+        &[
+            "-S",
+            "-c",
+            "import sys, socket, _socket; print(sys.flags.no_site, 'site' in sys.modules, \
+             _socket.getaddrinfo.__module__)",
+        ],
+        None,
+    );
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "1 False _wasisocket\n");
+
+    let out = wasmi_py(&dir, &["-V"], None);
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr);
+    assert!(out.stdout.starts_with("Python 3.13."), "{}", out.stdout);
+
+    let out = wasmi_py(&dir, &["-uZ", "-c", "pass"], None);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.contains("unknown option '-Z' in '-uZ'"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn dash_i_inspects_after_the_code_even_after_systemexit() {
+    let dir = scratch("inspect");
+    let out = wasmi_py(
+        &dir,
+        &["-i", "-c", "x = 21\nraise SystemExit(3)"],
+        Some("print(x * 2)\nraise SystemExit(4)\n"),
+    );
+    // As python3 -i: SystemExit in the code is printed like any exception, the REPL runs
+    // in the code's namespace, and the REPL's own SystemExit sets the status.
+    assert_eq!(out.status, 4, "stderr: {}", out.stderr);
+    assert!(out.stdout.contains("42\n"), "stdout: {}", out.stdout);
+    assert!(
+        out.stderr.contains("SystemExit: 3"),
+        "stderr: {}",
+        out.stderr
+    );
+
+    // Without -i the same code just exits 3.
+    let out = wasmi_py(&dir, &["-c", "raise SystemExit(3)"], Some("print(1)\n"));
+    assert_eq!((out.status, out.stdout.as_str()), (3, ""));
+}
+
+#[test]
+fn dash_x_skips_the_first_line_and_dash_reads_stdin() {
+    let dir = scratch("x");
+    std::fs::write(
+        dir.join("s.py"),
+        "this first line is not Python\nimport sys\nprint(sys._getframe().f_lineno)\n",
+    )
+    .unwrap();
+    let out = wasmi_py(&dir, &["-x", "s.py"], None);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0, "3\n"),
+        "{}",
+        out.stderr
+    );
+    let out = wasmi_py(&dir, &["s.py"], None);
+    assert_eq!(out.status, 1);
+    assert!(out.stderr.contains("SyntaxError"), "{}", out.stderr);
+
+    let out = wasmi_py(&dir, &["-", "a", "-c"], Some("import sys; print(sys.argv)"));
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "['-', 'a', '-c']\n");
+}

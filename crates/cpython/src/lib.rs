@@ -9,6 +9,10 @@
 //!             → Py_FinalizeEx → __wasm_call_dtors
 //! ```
 //!
+//! `Py_Initialize` is done as `python3` itself does it: `PyConfig_InitPythonConfig`, then
+//! `PyConfig_SetBytesArgv` with `python3`'s interpreter options ([`Config::python_options`],
+//! parsed by CPython's own command-line parser), then `Py_InitializeFromConfig`.
+//!
 //! Every string goes into guest memory through the guest's own `malloc` and is `free`d
 //! after the call; nothing is written at a fixed address. `SystemExit` makes CPython call
 //! `exit()`, which ends in WASI `proc_exit`, surfacing here as [`Ended::Exit`]; a trap is
@@ -108,6 +112,11 @@ pub struct Config {
     /// Network access (default: none; see [`NetPolicy`]). A denied operation raises
     /// `PermissionError` in Python, naming the `--net`/`--allow-net` flag that would allow it.
     pub net: NetPolicy,
+    /// `python3`'s interpreter options (`-u`, `-I`, `-X importtime`, `-W error`, …), given
+    /// to CPython's own command-line parser at initialization, so they mean exactly what
+    /// they mean to `python3`. Only options: no script, `-c` or `-m` (see [`Main`]). An
+    /// unknown option makes CPython print its usage and exit with status 2.
+    pub python_options: Vec<String>,
 }
 
 impl Config {
@@ -255,7 +264,9 @@ impl Runtime {
         python
             .call0("__wasm_call_ctors")
             .map_err(StartError::Init)?;
-        python.call0("Py_Initialize").map_err(StartError::Init)?;
+        python
+            .initialize(&config.python_options)
+            .map_err(StartError::Init)?;
         let ok = python.run(&prelude_loader()).map_err(StartError::Init)?;
         if !ok {
             return Err(StartError::Setup(
@@ -322,29 +333,118 @@ impl Python {
     }
 
     fn call0(&mut self, name: &str) -> Result<Vec<Val>, Ended> {
+        self.call_export(name, &[])
+    }
+
+    fn call_export(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>, Ended> {
         let func = self.instance.get_func(&self.store, name).ok_or_else(|| {
             Ended::Trap(Trap::host(format!("python.wasm does not export {name}")))
         })?;
-        self.call(func, &[])
+        self.call(func, args)
+    }
+
+    /// `size` bytes from the guest's `malloc`; the caller frees them.
+    fn malloc(&mut self, size: usize) -> Result<i32, Ended> {
+        let size = i32::try_from(size)
+            .map_err(|_| Ended::Trap(Trap::host("allocation too large for guest memory")))?;
+        match self.call(self.malloc, &[Val::I32(size)])?.first() {
+            Some(Val::I32(p)) if *p != 0 => Ok(*p),
+            _ => Err(Ended::Trap(Trap::host("guest malloc failed"))),
+        }
+    }
+
+    /// `free(ptr)` in the guest.
+    fn free(&mut self, ptr: i32) -> Result<(), Ended> {
+        self.call(self.free, &[Val::I32(ptr)]).map(drop)
+    }
+
+    /// Writes `bytes` to guest memory at `ptr`.
+    fn write(&mut self, ptr: i32, bytes: &[u8]) -> Result<(), Ended> {
+        self.memory
+            .write(&mut self.store, ptr as u32 as usize, bytes)
+            .map_err(Ended::Trap)
     }
 
     /// Copies `s` into guest memory as a NUL-terminated C string allocated with the guest's
     /// `malloc`; the caller frees it.
     fn alloc_cstring(&mut self, s: &str) -> Result<i32, Ended> {
-        let len = s.len() + 1;
-        let size = i32::try_from(len)
-            .map_err(|_| Ended::Trap(Trap::host("string too long for guest memory")))?;
-        let ptr = match self.call(self.malloc, &[Val::I32(size)])?.first() {
-            Some(Val::I32(p)) if *p != 0 => *p,
-            _ => return Err(Ended::Trap(Trap::host("guest malloc failed"))),
-        };
-        let mut bytes = Vec::with_capacity(len);
+        let ptr = self.malloc(s.len() + 1)?;
+        let mut bytes = Vec::with_capacity(s.len() + 1);
         bytes.extend_from_slice(s.as_bytes());
         bytes.push(0);
-        self.memory
-            .write(&mut self.store, ptr as u32 as usize, &bytes)
-            .map_err(Ended::Trap)?;
+        self.write(ptr, &bytes)?;
         Ok(ptr)
+    }
+
+    /// Initializes CPython as `python3` does (see the crate docs), with `options` parsed
+    /// by CPython's command-line parser. An exit status from it (`-V`, a bad option) is
+    /// [`Ended::Exit`], a fatal error is what `Py_ExitStatusException` makes of it.
+    fn initialize(&mut self, options: &[String]) -> Result<(), Ended> {
+        // sizeof(PyConfig) is 284 bytes in CPython 3.13.5 for wasm32 (DWARF of
+        // python-debug.wasm); the layout is fixed within 3.13, the margin is for safety.
+        // sizeof(PyStatus) is 16: {int _type; char *func; char *err_msg; int exitcode}.
+        const CONFIG_SIZE: usize = 1024;
+        const STATUS_SIZE: usize = 16;
+        let argv: Vec<&str> = std::iter::once("python")
+            .chain(options.iter().map(String::as_str))
+            .collect();
+        if let Some(bad) = argv.iter().find(|a| a.contains('\0')) {
+            return Err(Ended::Trap(Trap::host(format!(
+                "interpreter option {bad:?} contains a NUL byte"
+            ))));
+        }
+        let config = self.malloc(CONFIG_SIZE + STATUS_SIZE)?;
+        let status = config + CONFIG_SIZE as i32;
+        let strings = argv
+            .iter()
+            .map(|a| self.alloc_cstring(a))
+            .collect::<Result<Vec<i32>, Ended>>()?;
+        let array = self.malloc(4 * strings.len())?;
+        let bytes: Vec<u8> = strings.iter().flat_map(|p| p.to_le_bytes()).collect();
+        self.write(array, &bytes)?;
+
+        self.call_export("PyConfig_InitPythonConfig", &[Val::I32(config)])?;
+        let argc = strings.len() as i32;
+        self.call_export(
+            "PyConfig_SetBytesArgv",
+            &[
+                Val::I32(status),
+                Val::I32(config),
+                Val::I32(argc),
+                Val::I32(array),
+            ],
+        )?;
+        self.check_status(status)?;
+        self.call_export(
+            "Py_InitializeFromConfig",
+            &[Val::I32(status), Val::I32(config)],
+        )?;
+        self.check_status(status)?;
+
+        self.call_export("PyConfig_Clear", &[Val::I32(config)])?;
+        for ptr in strings.into_iter().chain([array, config]) {
+            self.free(ptr)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the interpreter as CPython would if the `PyStatus` at `status` is an error or
+    /// an exit.
+    fn check_status(&mut self, status: i32) -> Result<(), Ended> {
+        match self
+            .call_export("PyStatus_Exception", &[Val::I32(status)])?
+            .first()
+        {
+            Some(Val::I32(0)) => Ok(()),
+            _ => {
+                // Exits (proc_exit) or aborts (a trap); it does not return.
+                self.call_export("Py_ExitStatusException", &[Val::I32(status)])?;
+                self.ended = true;
+                Err(Ended::Trap(Trap::host(
+                    "Py_ExitStatusException returned without exiting",
+                )))
+            }
+        }
     }
 
     /// Runs `code` in `__main__` with `PyRun_SimpleString`: `Ok(true)` if it ran to the end,
@@ -357,7 +457,7 @@ impl Python {
         let ptr = self.alloc_cstring(code)?;
         let result = self.call(self.run_simple, &[Val::I32(ptr)]);
         if !self.ended {
-            self.call(self.free, &[Val::I32(ptr)])?;
+            self.free(ptr)?;
         }
         match result?.first() {
             Some(Val::I32(0)) => Ok(true),
@@ -369,13 +469,16 @@ impl Python {
     /// the prelude, with `argv` as `sys.argv`.
     pub fn run_main(&mut self, main: &Main) -> Result<bool, Ended> {
         let none = "None".to_string();
+        let py_bool = |b: bool| if b { "True" } else { "False" };
         let call = format!(
-            "__import__('_wasmi_py').main({}, {}, {}, {}, {})",
+            "__import__('_wasmi_py').main({}, {}, {}, {}, {}, skip_first_line={}, inspect={})",
             py_str(main.mode.name()),
             main.mode.target().map_or(none.clone(), py_str),
             py_list(&main.argv),
             main.path0.as_deref().map_or(none.clone(), py_str),
             main.cwd.as_deref().map_or(none, py_str),
+            py_bool(main.skip_first_line),
+            py_bool(main.inspect),
         );
         self.run(&call)
     }
@@ -437,6 +540,14 @@ pub struct Main {
     pub path0: Option<String>,
     /// The guest directory to change into first.
     pub cwd: Option<String>,
+    /// `python3 -x`: skip the script's first line (line numbers stay those of the file).
+    pub skip_first_line: bool,
+    /// `python3 -i`: after the code (even if it raised, `SystemExit` included), print its
+    /// traceback if any and enter the interactive interpreter; `PYTHONINSPECT` does the
+    /// same when stdin is a terminal. Handled by the prelude, not by CPython's own `-i`
+    /// (which would make `SystemExit` print a traceback instead of exiting from the
+    /// embedded interpreter too), so `sys.flags.inspect` and `sys.flags.interactive` stay 0.
+    pub inspect: bool,
 }
 
 /// The code that installs the prelude as module `_wasmi_py` without leaving names in

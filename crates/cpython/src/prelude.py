@@ -20,7 +20,7 @@ except (ImportError, AttributeError):
     pass
 
 
-def main(mode, target, argv, path0, cwd):
+def main(mode, target, argv, path0, cwd, skip_first_line=False, inspect=False):
     import os
 
     if cwd is not None:
@@ -29,46 +29,89 @@ def main(mode, target, argv, path0, cwd):
         except OSError:
             pass
     sys.argv[:] = argv
-    if path0 is not None:
+    # -P and -I: python3 puts nothing of the script's directory (or '') on sys.path.
+    if path0 is not None and not sys.flags.safe_path:
         sys.path.insert(0, path0)
     import __main__
 
     namespace = __main__.__dict__
+    if mode == "repl":
+        _interact(namespace, banner=not sys.flags.quiet)
+        return
     try:
-        if mode == "module":
-            import runpy
-
-            # What `python3 -m` calls; its frames show in tracebacks there too.
-            runpy._run_module_as_main(target, alter_argv=True)
-            return
-        if mode == "repl":
-            import code
-
-            banner = (
-                f"Python {sys.version} on {sys.platform}\n"
-                'Type "help", "copyright", "credits" or "license" for more information.'
-            )
-            code.interact(banner=banner, local=namespace, exitmsg="")
-            return
-        if mode == "script":
-            with open(target, "rb") as f:
-                source = f.read()
-            namespace["__file__"] = target
-            namespace["__cached__"] = None
-            compiled = compile(source, target, "exec")
-        elif mode == "command":
-            compiled = compile(target, "<string>", "exec")
-        elif mode == "stdin":
-            compiled = compile(sys.stdin.read(), "<stdin>", "exec")
-        else:
-            raise ValueError(f"unknown mode {mode!r}")
-        exec(compiled, namespace)
+        _run(mode, target, namespace, skip_first_line)
     except SystemExit:
-        raise
-    except BaseException as e:
-        tb = e.__traceback__
-        # Hide this function's frame: python3's traceback starts at the user's code. (The
-        # excepthook prints the exception's own __traceback__, so it is replaced.)
-        e = e.with_traceback(tb.tb_next if tb is not None else None)
-        sys.excepthook(type(e), e, e.__traceback__)
-        raise SystemExit(1) from None
+        # python3 -i prints SystemExit like any other exception and goes on to the REPL.
+        if not _inspect(inspect):
+            raise
+        _print_exception()
+    except BaseException:
+        _print_exception()
+        if not _inspect(inspect):
+            raise SystemExit(1) from None
+    if _inspect(inspect):
+        # After the REPL, python3 -i exits 0 (or with the REPL's own SystemExit).
+        _interact(namespace, banner=False)
+
+
+def _run(mode, target, namespace, skip_first_line):
+    if mode == "module":
+        import runpy
+
+        # What `python3 -m` calls; its frames show in tracebacks there too.
+        runpy._run_module_as_main(target, alter_argv=True)
+        return
+    if mode == "script":
+        with open(target, "rb") as f:
+            source = f.read()
+        if skip_first_line:
+            # As python3 -x: the first line goes, its newline stays (line numbers hold).
+            newline = source.find(b"\n")
+            source = source[newline:] if newline >= 0 else b""
+        namespace["__file__"] = target
+        namespace["__cached__"] = None
+        compiled = compile(source, target, "exec")
+    elif mode == "command":
+        compiled = compile(target, "<string>", "exec")
+    elif mode == "stdin":
+        compiled = compile(sys.stdin.read(), "<stdin>", "exec")
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    exec(compiled, namespace)
+
+
+def _print_exception():
+    """Prints the exception being handled as python3 would: its traceback starts at the
+    user's code (the frames of `main` and `_run` are dropped)."""
+    e = sys.exception()
+    tb = e.__traceback__
+    while tb is not None and tb.tb_frame.f_globals.get("__name__") == __name__:
+        tb = tb.tb_next
+    # The excepthook prints the exception's own __traceback__, so it is replaced.
+    e = e.with_traceback(tb)
+    sys.excepthook(type(e), e, e.__traceback__)
+
+
+def _inspect(flag):
+    """python3 -i, or PYTHONINSPECT (read at the end, so the program may set it) when
+    stdin is a terminal and the environment is not ignored (-E, -I)."""
+    if flag:
+        return True
+    import os
+
+    return (
+        not sys.flags.ignore_environment
+        and bool(os.environ.get("PYTHONINSPECT"))
+        and sys.stdin is not None
+        and sys.stdin.isatty()
+    )
+
+
+def _interact(namespace, banner):
+    import code
+
+    text = (
+        f"Python {sys.version} on {sys.platform}\n"
+        'Type "help", "copyright", "credits" or "license" for more information.'
+    )
+    code.interact(banner=text if banner else "", local=namespace, exitmsg="")

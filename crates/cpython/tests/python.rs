@@ -118,6 +118,8 @@ fn run_main_sets_argv_and_exits_1_with_a_clean_traceback() {
         argv: vec!["-c".into(), "a1".into()],
         path0: Some(String::new()),
         cwd: None,
+        skip_first_line: false,
+        inspect: false,
     };
     match py.run_main(&main) {
         Err(Ended::Exit(1)) => {}
