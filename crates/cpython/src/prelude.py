@@ -73,6 +73,10 @@ def _run(mode, target, namespace, skip_first_line):
         compiled = compile(source, target, "exec")
     elif mode == "command":
         compiled = compile(target, "<string>", "exec")
+        # As python3.13 -c: tracebacks show the lines of the command.
+        import linecache
+
+        linecache._register_code(compiled, target, "<string>")
     elif mode == "stdin":
         compiled = compile(sys.stdin.read(), "<stdin>", "exec")
     else:

@@ -126,7 +126,11 @@ fn run_main_sets_argv_and_exits_1_with_a_clean_traceback() {
         other => panic!("expected exit 1, got {other:?}"),
     }
     let err = text(&err);
-    assert!(err.starts_with("Traceback (most recent call last):\n  File \"<string>\", line 3, in <module>\nValueError: boom"), "{err}");
+    // Exactly python3.13 -c's: with the line of the command (linecache).
+    assert_eq!(
+        err,
+        "Traceback (most recent call last):\n  File \"<string>\", line 3, in <module>\n    raise ValueError('boom')\nValueError: boom\n"
+    );
     assert!(
         !err.contains("_wasmi_py"),
         "our frames must not show: {err}"
