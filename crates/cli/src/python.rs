@@ -87,14 +87,9 @@ const PYTHON_FLAGS: &str = "bBdEiIOPqsSuvVx";
 /// python3's one-letter options with a value, attached (`-Wignore`) or the next argument.
 const PYTHON_VALUE_FLAGS: &str = "WX";
 
-/// python3's long options, for CPython's parser; the first takes a value.
-const PYTHON_LONG_OPTIONS: [&str; 5] = [
-    "--check-hash-based-pycs",
-    "--version",
-    "--help-env",
-    "--help-xoptions",
-    "--help-all",
-];
+/// python3's long options without a value, for CPython's parser (the one with a value,
+/// `--check-hash-based-pycs`, has its own arm).
+const PYTHON_LONG_FLAGS: [&str; 4] = ["--version", "--help-env", "--help-xoptions", "--help-all"];
 
 /// What a cluster of one-letter options (`-uBc CODE`) ended with.
 enum Cluster {
@@ -187,19 +182,17 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
                 let mode = flag_value(args, &mut i, flag, inline)?;
                 opts.python_options.extend([flag.to_owned(), mode]);
             }
-            _ if PYTHON_LONG_OPTIONS.contains(&flag) && inline.is_none() => {
+            _ if PYTHON_LONG_FLAGS.contains(&flag) && inline.is_none() => {
                 opts.python_options.push(flag.to_owned());
             }
-            _ if arg.starts_with('-') && !arg.starts_with("--") => {
-                match parse_cluster(args, &mut i, &mut opts)? {
-                    Cluster::Flags => {}
-                    Cluster::Help => return help(),
-                    Cluster::Mode => {
-                        opts.args = args[i + 1..].to_vec();
-                        return Ok(Some(opts));
-                    }
+            _ if is_cluster(arg) => match parse_cluster(args, &mut i, &mut opts)? {
+                Cluster::Flags => {}
+                Cluster::Help => return help(),
+                Cluster::Mode => {
+                    opts.args = args[i + 1..].to_vec();
+                    return Ok(Some(opts));
                 }
-            }
+            },
             _ if arg.starts_with('-') => {
                 return Err(usage_error(&format!("unknown option '{arg}'")));
             }

@@ -137,6 +137,19 @@ unsafe fn write_blocks(dst: *mut u64, n: usize, block: impl Fn(usize) -> Block) 
     true
 }
 
+/// Records in the caller's frame (the top one) that it continues after the call at `ip`;
+/// returns the absolute slot where the callee's frame starts (`base` in the caller's).
+///
+/// # Safety
+/// `ip` points at a call instruction in the code of the top frame.
+#[inline(always)]
+unsafe fn leave_caller(frames: &mut [Frame], ip: Ip, base: u16) -> usize {
+    let frame = frames.last_mut().expect("the caller's frame");
+    // SAFETY: a call is never the last instruction of verified code.
+    frame.ip = IpPtr(unsafe { ip.add(1) });
+    frame.fp + base as usize
+}
+
 /// Consumes one unit of `fuel`, if metered.
 #[inline(always)]
 fn consume_fuel(fuel: &mut Option<u64>) -> Result<(), TrapCode> {
@@ -483,10 +496,8 @@ impl<'a> Cx<'a> {
         if let Err(code) = consume_fuel(&mut s.fuel) {
             return self.trap(code);
         }
-        let frame = s.frames.last_mut().expect("the caller's frame");
-        // SAFETY: a call is never the last instruction of verified code.
-        frame.ip = IpPtr(unsafe { ip.add(1) });
-        let callee_fp = frame.fp + base as usize;
+        // SAFETY: this function's contract.
+        let callee_fp = unsafe { leave_caller(&mut s.frames, ip, base) };
         if let Err(trap) = push_frame(
             &mut s.frames,
             &mut s.stack,
@@ -520,10 +531,9 @@ impl<'a> Cx<'a> {
             // SAFETY: as for this function; the entry now has code, so this does not recur.
             Ok(Some(_)) => unsafe { self.call(ip, target, base) },
             Ok(None) => {
-                let frame = self.s.frames.last_mut().expect("the caller's frame");
-                // SAFETY: a call is never the last instruction of verified code.
-                frame.ip = IpPtr(unsafe { ip.add(1) });
-                self.host = (target, frame.fp + base as usize);
+                // SAFETY: this function's contract.
+                let callee_fp = unsafe { leave_caller(&mut self.s.frames, ip, base) };
+                self.host = (target, callee_fp);
                 Done::Host
             }
             Err(trap) => {

@@ -344,7 +344,7 @@ impl Python {
     }
 
     /// `size` bytes from the guest's `malloc`; the caller frees them.
-    fn malloc(&mut self, size: usize) -> Result<i32, Ended> {
+    fn alloc(&mut self, size: usize) -> Result<i32, Ended> {
         let size = i32::try_from(size)
             .map_err(|_| Ended::Trap(Trap::host("allocation too large for guest memory")))?;
         match self.call(self.malloc, &[Val::I32(size)])?.first() {
@@ -368,7 +368,7 @@ impl Python {
     /// Copies `s` into guest memory as a NUL-terminated C string allocated with the guest's
     /// `malloc`; the caller frees it.
     fn alloc_cstring(&mut self, s: &str) -> Result<i32, Ended> {
-        let ptr = self.malloc(s.len() + 1)?;
+        let ptr = self.alloc(s.len() + 1)?;
         let mut bytes = Vec::with_capacity(s.len() + 1);
         bytes.extend_from_slice(s.as_bytes());
         bytes.push(0);
@@ -393,13 +393,13 @@ impl Python {
                 "interpreter option {bad:?} contains a NUL byte"
             ))));
         }
-        let config = self.malloc(CONFIG_SIZE + STATUS_SIZE)?;
+        let config = self.alloc(CONFIG_SIZE + STATUS_SIZE)?;
         let status = config + CONFIG_SIZE as i32;
         let strings = argv
             .iter()
             .map(|a| self.alloc_cstring(a))
             .collect::<Result<Vec<i32>, Ended>>()?;
-        let array = self.malloc(4 * strings.len())?;
+        let array = self.alloc(4 * strings.len())?;
         let bytes: Vec<u8> = strings.iter().flat_map(|p| p.to_le_bytes()).collect();
         self.write(array, &bytes)?;
 

@@ -49,9 +49,11 @@ def main(mode, target, argv, path0, cwd, skip_first_line=False, inspect=False):
         _print_exception()
         if not _inspect(inspect):
             raise SystemExit(1) from None
-    if _inspect(inspect):
-        # After the REPL, python3 -i exits 0 (or with the REPL's own SystemExit).
-        _interact(namespace, banner=False)
+    else:
+        if not _inspect(inspect):
+            return
+    # After the REPL, python3 -i exits 0 (or with the REPL's own SystemExit).
+    _interact(namespace, banner=False)
 
 
 def _run(mode, target, namespace, skip_first_line):
