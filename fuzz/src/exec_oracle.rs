@@ -70,6 +70,17 @@
 //!    `regressions/execute_diff/wasmi-unresolvable-externref-result.bin`). The call's
 //!    outcome is then [`Outcome::ReferenceBroke`] and the module inconclusive. Not minimised
 //!    yet.
+//! 4. **A `local.get` below the parameters of a `block`/`if`/`loop`** (found 2026-11-24,
+//!    `regressions/execute_diff/global-xor-off-by-one-crash-72080a81…`): wasmi keeps
+//!    `local.get` lazy on its stack and copies such a local to a register ("preserves" it)
+//!    where a block *nested inside* the one with parameters starts; a path that skips that
+//!    point (the `else` arm, a `br_if` out) then reads the register uninitialised (valgrind
+//!    flags the read; the value is heap garbage, so the divergence comes and goes between
+//!    runs). `local.get 0 f32.const 0 local.get 1 if (param f32) (result f32) block end end
+//!    drop` returns garbage for local 1 = 0; V8 and wasmi-py return local 0. Workaround: an
+//!    empty `loop end` before every block with parameters (wasmi preserves all stacked
+//!    locals on entering a loop, on every path). `spec-tests/regressions/
+//!    block_params_local_below.wast` pins the semantics for wasmi-py.
 //!
 //! # What is compared
 //!
@@ -867,11 +878,12 @@ pub fn wasmi_workarounds(bytes: &[u8]) -> Option<Vec<u8>> {
         }
     }
 
-    struct NoSelectFusion {
+    struct Workarounds {
+        type_params: Vec<u32>,
         func_params: Vec<u32>,
         next: usize,
     }
-    impl Reencode for NoSelectFusion {
+    impl Reencode for Workarounds {
         type Error = std::convert::Infallible;
 
         fn parse_function_body(
@@ -898,7 +910,27 @@ pub fn wasmi_workarounds(bytes: &[u8]) -> Option<Vec<u8>> {
                         | Operator::TypedSelect { .. }
                         | Operator::TypedSelectMulti { .. }
                 ) {
+                    // Bug 1: the condition goes through a local, so it is never fused.
                     f.instruction(&wasm_encoder::Instruction::LocalTee(index));
+                }
+                if let Operator::Block { blockty }
+                | Operator::If { blockty }
+                | Operator::Loop { blockty } = op
+                {
+                    // Bug 4: an empty `loop` first makes wasmi preserve every local on the
+                    // stack here, on every path, not later inside the block.
+                    let params = match blockty {
+                        wasmparser::BlockType::FuncType(t) => {
+                            self.type_params.get(t as usize).copied().unwrap_or(0)
+                        }
+                        _ => 0,
+                    };
+                    if params > 0 {
+                        f.instruction(&wasm_encoder::Instruction::Loop(
+                            wasm_encoder::BlockType::Empty,
+                        ));
+                        f.instruction(&wasm_encoder::Instruction::End);
+                    }
                 }
                 f.instruction(&self.instruction(op)?);
             }
@@ -908,7 +940,8 @@ pub fn wasmi_workarounds(bytes: &[u8]) -> Option<Vec<u8>> {
     }
 
     let mut module = wasm_encoder::Module::new();
-    NoSelectFusion {
+    Workarounds {
+        type_params,
         func_params,
         next: 0,
     }
