@@ -17,7 +17,8 @@ USAGE:
     wasmi-py run [OPTIONS] SCRIPT.py [ARGS...]
     wasmi-py run [OPTIONS] -c CODE [ARGS...]
     wasmi-py run [OPTIONS] -m MODULE [ARGS...]
-    wasmi-py run [OPTIONS]                  (the program from piped stdin, or the REPL)
+    wasmi-py run [OPTIONS]                  (the program from piped stdin, or the REPL;
+                                             with -i, the REPL on whatever stdin is)
     wasmi-py run [OPTIONS] MODULE.wasm [ARGS...]   (any WASI command module; see below)
 
     wasmi-py run [OPTIONS] - [ARGS...]      (the program from stdin, sys.argv[0] = '-')
@@ -313,6 +314,9 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
             }
             Mode::Script(path.to_string_lossy().into_owned())
         }
+        // As python3: stdin is read as a program unless it is a terminal or -i asks for
+        // the interactive loop (then it reads statements from stdin, terminal or not).
+        Some(Mode::Stdin) | None if opts.inspect => Mode::Repl,
         Some(mode) => mode,
         None if std::io::stdin().is_terminal() => Mode::Repl,
         None => Mode::Stdin,
@@ -361,7 +365,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
                 .collect(),
             Some(String::new()),
         ),
-        (Mode::Stdin, Some(Mode::Stdin)) => (
+        (Mode::Stdin | Mode::Repl, Some(Mode::Stdin)) => (
             std::iter::once("-".to_owned())
                 .chain(opts.args.iter().cloned())
                 .collect(),

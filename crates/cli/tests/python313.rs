@@ -249,6 +249,36 @@ fn dash_i_inspects_after_the_code_even_after_systemexit() {
 }
 
 #[test]
+fn dash_i_without_a_program_runs_the_repl_on_piped_stdin() {
+    let dir = scratch("repl");
+    // What python3.13 -i -q writes for this input (not a terminal): results on stdout;
+    // prompts, and tracebacks naming "<stdin>" with the line, on stderr.
+    let out = wasmi_py(&dir, &["-i", "-q"], Some("1/0\nx = (1,\n 2)\nx\n"));
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "(1, 2)\n");
+    assert_eq!(
+        out.stderr,
+        ">>> Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n    \
+         1/0\n    ~^~\nZeroDivisionError: division by zero\n>>> ... >>> >>> \n"
+    );
+
+    // `-i -` is the same, with sys.argv[0] '-'; the REPL's SystemExit is the status.
+    let out = wasmi_py(
+        &dir,
+        &["-i", "-q", "-", "a"],
+        Some("import sys; print(sys.argv)\nraise SystemExit(3)\n"),
+    );
+    assert_eq!((out.status, out.stdout.as_str()), (3, "['-', 'a']\n"));
+
+    // Without -i, piped stdin is a program: no prompts.
+    let out = wasmi_py(&dir, &[], Some("print(6 * 7)\n"));
+    assert_eq!(
+        (out.status, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "42\n", "")
+    );
+}
+
+#[test]
 fn dash_x_skips_the_first_line_and_dash_reads_stdin() {
     let dir = scratch("x");
     std::fs::write(

@@ -507,7 +507,8 @@ pub enum Mode {
     Module(String),
     /// The program comes from standard input.
     Stdin,
-    /// The interactive interpreter.
+    /// The interactive interpreter, reading statements from standard input (a terminal,
+    /// or with `-i` anything): prompts go to stderr when it is not a terminal, as python3's.
     Repl,
 }
 

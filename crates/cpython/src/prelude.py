@@ -115,9 +115,35 @@ def _inspect(flag):
 
 def _interact(namespace, banner):
     import code
+    import linecache
 
     text = (
         f"Python {sys.version} on {sys.platform}\n"
         'Type "help", "copyright", "credits" or "license" for more information.'
     )
-    code.interact(banner=text if banner else "", local=namespace, exitmsg="")
+    # As python3's basic REPL: statements are compiled as "<stdin>", and tracebacks show
+    # their lines (registered with linecache, as 3.13's REPLs do).
+    console = code.InteractiveConsole(namespace, filename="<stdin>")
+    compile_command = console.compile
+
+    def compile_and_register(source, filename, symbol):
+        compiled = compile_command(source, filename, symbol)
+        if compiled is not None:
+            linecache._register_code(compiled, source, filename)
+        return compiled
+
+    console.compile = compile_and_register
+    # On a stdin that is not a terminal, python3 writes the prompts to stderr (stdout
+    # keeps only what the statements print); input() would write them to stdout.
+    if sys.stdin is not None and not sys.stdin.isatty():
+        console.raw_input = _read_line
+    console.interact(banner=text if banner else "", exitmsg="")
+
+
+def _read_line(prompt):
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.removesuffix("\n")
