@@ -27,9 +27,17 @@ ZLIB_SRC_PKG=zlib
 ZLIB_UPSTREAM=1.3.dfsg+really1.3.1   # zlib 1.3.1
 ZLIB_ORIG=zlib_1.3.dfsg+really1.3.1.orig.tar.gz
 ZLIB_ORIG_SHA256=60dd315c07f616887caa029408308a018ace66e3d142726a97db164b3b8f69fb
+BZIP2_SRC_PKG=bzip2                  # libbz2, for the bz2 module
+BZIP2_UPSTREAM=1.0.8
+BZIP2_ORIG=bzip2_1.0.8.orig.tar.gz
+BZIP2_ORIG_SHA256=ab5a03176ee106d3f0fa90e381da478ddae405918153cca248e682cd0c4a2269
+XZ_SRC_PKG=xz-utils                  # liblzma, for the lzma module
+XZ_UPSTREAM=5.8.1
+XZ_ORIG=xz-utils_5.8.1.orig.tar.xz
+XZ_ORIG_SHA256=0b54f79df85912504de0b14aec7971e3f964491af1812d83447005807513cd9e
 WASI_LIBC_VERSION=0.0~git20241209.574b88d-2   # Debian trixie binary package (arch all)
 WASI_LIBC_DEB_SHA256=b7716260051d289248b7667f81fa2792c125d888ff51da3fa09c6272cc0bd11d
-SOURCE_SUITE=trixie                  # where the three packages above come from
+SOURCE_SUITE=trixie                  # where the packages above come from
 LLVM=19
 APT_PACKAGES=("clang-$LLVM" "lld-$LLVM" "llvm-$LLVM" "libclang-rt-$LLVM-dev-wasm32"
               build-essential pkg-config xz-utils dpkg-dev)
@@ -302,7 +310,7 @@ check_sha256() {  # FILE SHA256
   echo "$2  $1" | sha256sum -c --status || die "sha256 mismatch for $1 (expected $2, got $(sha256sum "$1" | cut -d' ' -f1))"
 }
 
-step_begin sources "$PY_SRC_PKG $PY_VERSION + $ZLIB_SRC_PKG sources and wasi-libc .deb from Debian $SOURCE_SUITE"
+step_begin sources "$PY_SRC_PKG $PY_VERSION + $ZLIB_SRC_PKG, $BZIP2_SRC_PKG, $XZ_SRC_PKG sources and wasi-libc .deb from Debian $SOURCE_SUITE"
 cd "$DL"
 PY_DEB_VERSION=$(fetch_source "$PY_SRC_PKG" "$PY_VERSION") \
   || die "no downloadable $PY_SRC_PKG source with upstream $PY_VERSION in $SOURCE_SUITE"
@@ -312,6 +320,14 @@ ZLIB_DEB_VERSION=$(fetch_source "$ZLIB_SRC_PKG" "$ZLIB_UPSTREAM") \
   || die "no downloadable $ZLIB_SRC_PKG source with upstream $ZLIB_UPSTREAM in $SOURCE_SUITE"
 check_sha256 "$ZLIB_ORIG" "$ZLIB_ORIG_SHA256"
 log "   $ZLIB_SRC_PKG $ZLIB_DEB_VERSION: .dsc hashes ok, $ZLIB_ORIG sha256 ok"
+BZIP2_DEB_VERSION=$(fetch_source "$BZIP2_SRC_PKG" "$BZIP2_UPSTREAM") \
+  || die "no downloadable $BZIP2_SRC_PKG source with upstream $BZIP2_UPSTREAM in $SOURCE_SUITE"
+check_sha256 "$BZIP2_ORIG" "$BZIP2_ORIG_SHA256"
+log "   $BZIP2_SRC_PKG $BZIP2_DEB_VERSION: .dsc hashes ok, $BZIP2_ORIG sha256 ok"
+XZ_DEB_VERSION=$(fetch_source "$XZ_SRC_PKG" "$XZ_UPSTREAM") \
+  || die "no downloadable $XZ_SRC_PKG source with upstream $XZ_UPSTREAM in $SOURCE_SUITE"
+check_sha256 "$XZ_ORIG" "$XZ_ORIG_SHA256"
+log "   $XZ_SRC_PKG $XZ_DEB_VERSION: .dsc hashes ok, $XZ_ORIG sha256 ok"
 WASI_LIBC_DEB=wasi-libc_${WASI_LIBC_VERSION#*:}_all.deb
 if ! { [[ -f $WASI_LIBC_DEB ]] && echo "$WASI_LIBC_DEB_SHA256  $WASI_LIBC_DEB" | sha256sum -c --status; }; then
   rm -f "$WASI_LIBC_DEB"
@@ -365,6 +381,39 @@ tar -xzf "$DL/$ZLIB_ORIG" -C "$WORK/zlib-src" --strip-components=1
 [[ -f $ZLIB_PREFIX/lib/libz.a && -f $ZLIB_PREFIX/include/zlib.h ]] || die "zlib install incomplete"
 step_end
 
+# --- step 4b: libbz2 and liblzma for wasm32-wasi (the bz2 and lzma modules) --------------
+BZIP2_PREFIX=$WORK/bzip2-wasm32
+step_begin bzip2 "cross-build static libbz2 $BZIP2_UPSTREAM for wasm32-wasi"
+mkdir -p "$WORK/bzip2-src" "$BZIP2_PREFIX/lib" "$BZIP2_PREFIX/include"
+tar -xzf "$DL/$BZIP2_ORIG" -C "$WORK/bzip2-src" --strip-components=1
+(
+  cd "$WORK/bzip2-src"
+  # Only the library: bzip2's Makefile has no configure; its programs are not needed.
+  run make -j"$JOBS" libbz2.a CC="$SDK/bin/clang --sysroot=$SYSROOT" \
+    AR="$SDK/bin/llvm-ar" RANLIB="$SDK/bin/ranlib" CFLAGS="-O2 -D_FILE_OFFSET_BITS=64"
+  cp libbz2.a "$BZIP2_PREFIX/lib/"
+  cp bzlib.h "$BZIP2_PREFIX/include/"
+)
+step_end
+
+XZ_PREFIX=$WORK/xz-wasm32
+step_begin xz "cross-build static liblzma $XZ_UPSTREAM for wasm32-wasi"
+mkdir -p "$WORK/xz-src"
+tar -xJf "$DL/$XZ_ORIG" -C "$WORK/xz-src" --strip-components=1
+(
+  cd "$WORK/xz-src"
+  export CC="$SDK/bin/clang --sysroot=$SYSROOT" AR="$SDK/bin/llvm-ar" RANLIB="$SDK/bin/ranlib"
+  export CFLAGS="-O2"
+  # Only liblzma, single-threaded (no threads in wasm32-wasip1).
+  run ./configure --host=wasm32-unknown-wasi --prefix="$XZ_PREFIX" --enable-static \
+    --disable-shared --disable-threads --disable-xz --disable-xzdec --disable-lzmadec \
+    --disable-lzmainfo --disable-lzma-links --disable-scripts --disable-doc --disable-nls
+  run make -j"$JOBS" -C src/liblzma
+  run make -C src/liblzma install
+)
+[[ -f $XZ_PREFIX/lib/liblzma.a && -f $XZ_PREFIX/include/lzma.h ]] || die "liblzma install incomplete"
+step_end
+
 # --- step 5: native build python (cached separately: it only depends on the source) ---
 BP_KEY=$(printf 'build-python 1 %s %s\n' "$PY_ORIG_SHA256" "$(uname -m)" | sha256sum | cut -c1-16)
 BP_DIR=$BASE/build-python/$BP_KEY
@@ -416,9 +465,13 @@ cp "$SCRIPT_DIR/Setup.local" "$HOSTDIR/Modules/Setup.local"
     ../../Tools/wasm/wasi-env ../../configure \
       --host="$HOST_TRIPLE" --build="$(../../config.guess)" \
       --with-build-python="$BUILD_PYTHON" --disable-test-modules \
-      ZLIB_CFLAGS="-I$ZLIB_PREFIX/include" ZLIB_LIBS="-L$ZLIB_PREFIX/lib -lz"
+      ZLIB_CFLAGS="-I$ZLIB_PREFIX/include" ZLIB_LIBS="-L$ZLIB_PREFIX/lib -lz" \
+      BZIP2_CFLAGS="-I$BZIP2_PREFIX/include" BZIP2_LIBS="-L$BZIP2_PREFIX/lib -lbz2" \
+      LIBLZMA_CFLAGS="-I$XZ_PREFIX/include" LIBLZMA_LIBS="-L$XZ_PREFIX/lib -llzma"
 )
 grep -q '^MODULE_ZLIB_STATE=yes' "$HOSTDIR/Makefile" || die "configure did not pick up the cross-built zlib"
+grep -q '^MODULE__BZ2_STATE=yes' "$HOSTDIR/Makefile" || die "configure did not pick up the cross-built libbz2"
+grep -q '^MODULE__LZMA_STATE=yes' "$HOSTDIR/Makefile" || die "configure did not pick up the cross-built liblzma"
 grep -q '^MODULE__SOCKET_STATE=yes' "$HOSTDIR/Makefile" || die "configure disabled the _socket module"
 step_end
 
@@ -514,6 +567,10 @@ run env \
   M_PY_ORIG="$PY_ORIG" M_PY_ORIG_SHA256="$PY_ORIG_SHA256" \
   M_ZLIB_SRC_PKG="$ZLIB_SRC_PKG" M_ZLIB_DEB_VERSION="$ZLIB_DEB_VERSION" \
   M_ZLIB_ORIG="$ZLIB_ORIG" M_ZLIB_ORIG_SHA256="$ZLIB_ORIG_SHA256" \
+  M_BZIP2_SRC_PKG="$BZIP2_SRC_PKG" M_BZIP2_DEB_VERSION="$BZIP2_DEB_VERSION" \
+  M_BZIP2_ORIG="$BZIP2_ORIG" M_BZIP2_ORIG_SHA256="$BZIP2_ORIG_SHA256" \
+  M_XZ_SRC_PKG="$XZ_SRC_PKG" M_XZ_DEB_VERSION="$XZ_DEB_VERSION" \
+  M_XZ_ORIG="$XZ_ORIG" M_XZ_ORIG_SHA256="$XZ_ORIG_SHA256" \
   M_WASI_LIBC_VERSION="$WASI_LIBC_VERSION" M_WASI_LIBC_DEB="$WASI_LIBC_DEB" \
   M_WASI_LIBC_DEB_SHA256="$WASI_LIBC_DEB_SHA256" M_CLANG="$CLANG_VERSION" \
   M_HOST_TRIPLE="$HOST_TRIPLE" M_MIRROR_SUITE="$SOURCE_SUITE" \
@@ -547,6 +604,10 @@ manifest = {
                "orig_sha256": E["M_PY_ORIG_SHA256"], "host": E["M_HOST_TRIPLE"]},
     "zlib": {"debian_source": E["M_ZLIB_SRC_PKG"], "debian_version": E["M_ZLIB_DEB_VERSION"],
              "orig": E["M_ZLIB_ORIG"], "orig_sha256": E["M_ZLIB_ORIG_SHA256"]},
+    "bzip2": {"debian_source": E["M_BZIP2_SRC_PKG"], "debian_version": E["M_BZIP2_DEB_VERSION"],
+              "orig": E["M_BZIP2_ORIG"], "orig_sha256": E["M_BZIP2_ORIG_SHA256"]},
+    "xz": {"debian_source": E["M_XZ_SRC_PKG"], "debian_version": E["M_XZ_DEB_VERSION"],
+           "orig": E["M_XZ_ORIG"], "orig_sha256": E["M_XZ_ORIG_SHA256"]},
     "wasi_libc": {"debian_version": E["M_WASI_LIBC_VERSION"], "deb": E["M_WASI_LIBC_DEB"],
                   "deb_sha256": E["M_WASI_LIBC_DEB_SHA256"]},
     "debian_suite": E["M_MIRROR_SUITE"],
@@ -576,7 +637,7 @@ manifest = {
     "required_exports": E["M_EXPORTS"].split(),
     "allowed_import_modules": E["M_ALLOWED"].split(),
 }
-for need in ("zlib", "_wasisocket", "_socket", "binascii", "select", "_md5", "_sha1", "_sha2", "_sha3", "_blake2"):
+for need in ("zlib", "_bz2", "_lzma", "_wasisocket", "_socket", "binascii", "select", "_md5", "_sha1", "_sha2", "_sha3", "_blake2"):
     if need not in builtins:
         sys.exit(f"module {need} is not compiled in (Modules/config.c)")
 tmp = stage / "manifest.json.tmp"

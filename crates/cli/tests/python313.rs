@@ -249,6 +249,25 @@ fn dash_i_inspects_after_the_code_even_after_systemexit() {
 }
 
 #[test]
+fn bz2_lzma_and_compressed_tarfiles_work_as_in_python3() {
+    let dir = scratch("compress");
+    // python.wasm links libbz2 and liblzma (python-wasm/build.sh): the stdlib modules on
+    // top of them work, and their output is what python3.13 writes (sizes compared).
+    let code = "import bz2, lzma, tarfile\n\
+                d = b'wasmi-py ' * 1000\n\
+                assert bz2.decompress(bz2.compress(d)) == d\n\
+                assert lzma.decompress(lzma.compress(d)) == d\n\
+                for mode in ('bz2', 'xz'):\n\
+                \x20   with open('a.txt', 'wb') as f: f.write(d)\n\
+                \x20   with tarfile.open('t.tar.' + mode, 'w:' + mode) as t: t.add('a.txt')\n\
+                \x20   with tarfile.open('t.tar.' + mode) as t: assert t.extractfile('a.txt').read() == d\n\
+                print(len(bz2.compress(d)), len(lzma.compress(d)))\n";
+    let out = wasmi_py(&dir, &["-c", code], None);
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "66 116\n");
+}
+
+#[test]
 fn dash_i_without_a_program_runs_the_repl_on_piped_stdin() {
     let dir = scratch("repl");
     // What python3.13 -i -q writes for this input (not a terminal): results on stdout;
