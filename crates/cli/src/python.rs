@@ -79,6 +79,9 @@ struct Options {
     skip_first_line: bool,
     /// `-i`.
     inspect: bool,
+    /// The arguments that are python3's (all but the sandbox options and `--python-home`),
+    /// for `sys.orig_argv`.
+    python_argv: Vec<String>,
 }
 
 /// python3's one-letter interpreter options without a value. `-i` and `-x` are carried
@@ -150,14 +153,19 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
         python_options: Vec::new(),
         skip_first_line: false,
         inspect: false,
+        python_argv: Vec::new(),
     };
+    // Indices of wasmi-py's own arguments (sandbox options, --python-home, their values).
+    let mut own = Vec::new();
     let help = || {
         let _ = std::io::stdout().write_all(PYTHON_USAGE.as_bytes());
         Ok(None)
     };
     let mut i = 0;
     while i < args.len() {
+        let start = i;
         if opts.sandbox.parse_option(args, &mut i)? {
+            own.extend(start..=i);
             i += 1;
             continue;
         }
@@ -167,6 +175,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
             "--python-home" => {
                 let dir = flag_value(args, &mut i, flag, inline)?;
                 opts.python_home = Some(PathBuf::from(dir));
+                own.extend(start..=i);
             }
             "--help" => return help(),
             "--" => {
@@ -177,7 +186,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
                 // As python3: the program comes from stdin, `sys.argv[0]` is '-'.
                 opts.mode = Some(Mode::Stdin);
                 opts.args = args[i + 1..].to_vec();
-                return Ok(Some(opts));
+                return Ok(Some(with_python_argv(opts, args, &own)));
             }
             "--check-hash-based-pycs" => {
                 let mode = flag_value(args, &mut i, flag, inline)?;
@@ -191,7 +200,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
                 Cluster::Help => return help(),
                 Cluster::Mode => {
                     opts.args = args[i + 1..].to_vec();
-                    return Ok(Some(opts));
+                    return Ok(Some(with_python_argv(opts, args, &own)));
                 }
             },
             _ if arg.starts_with('-') => {
@@ -205,7 +214,16 @@ fn parse(args: &[String]) -> Result<Option<Options>, ExitCode> {
         opts.mode = Some(Mode::Script(script.clone()));
         opts.args = args[i + 1..].to_vec();
     }
-    Ok(Some(opts))
+    Ok(Some(with_python_argv(opts, args, &own)))
+}
+
+/// `opts` with `python_argv`: the arguments not at an index in `own`.
+fn with_python_argv(mut opts: Options, args: &[String], own: &[usize]) -> Options {
+    opts.python_argv = (args.iter().enumerate())
+        .filter(|(k, _)| !own.contains(k))
+        .map(|(_, a)| a.clone())
+        .collect();
+    opts
 }
 
 /// True if `run`'s arguments name a WASI module rather than Python code.
@@ -402,6 +420,11 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         cwd: Some(cwd.to_string_lossy().into_owned()),
         skip_first_line: opts.skip_first_line,
         inspect: opts.inspect,
+        orig_argv: Some(
+            std::iter::once("python".to_owned())
+                .chain(opts.python_argv)
+                .collect(),
+        ),
     };
     match python.run_main(&main) {
         Ok(true) => match python.finalize() {

@@ -268,6 +268,30 @@ fn bz2_lzma_and_compressed_tarfiles_work_as_in_python3() {
 }
 
 #[test]
+fn sys_orig_argv_is_the_python_command_line() {
+    let dir = scratch("orig-argv");
+    std::fs::write(
+        dir.join("s.py"),
+        "import sys\nprint(sys.orig_argv, sys.argv)\n",
+    )
+    .unwrap();
+    // As python3.13 -u -X dev -- s.py a --dir x: every python3 argument in order (argv[0]
+    // is 'python'), without wasmi-py's own sandbox options.
+    let out = wasmi_py(
+        &dir,
+        &[
+            "-u", "--env", "A=1", "-X", "dev", "--", "s.py", "a", "--dir", "x",
+        ],
+        None,
+    );
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "['python', '-u', '-X', 'dev', '--', 's.py', 'a', '--dir', 'x'] ['s.py', 'a', '--dir', 'x']\n"
+    );
+}
+
+#[test]
 fn dash_i_without_a_program_runs_the_repl_on_piped_stdin() {
     let dir = scratch("repl");
     // What python3.13 -i -q writes for this input (not a terminal): results on stdout;

@@ -471,7 +471,8 @@ impl Python {
         let none = "None".to_string();
         let py_bool = |b: bool| if b { "True" } else { "False" };
         let call = format!(
-            "__import__('_wasmi_py').main({}, {}, {}, {}, {}, skip_first_line={}, inspect={})",
+            "__import__('_wasmi_py').main({}, {}, {}, {}, {}, skip_first_line={}, inspect={}, \
+             orig_argv={})",
             py_str(main.mode.name()),
             main.mode.target().map_or(none.clone(), py_str),
             py_list(&main.argv),
@@ -479,6 +480,9 @@ impl Python {
             main.cwd.as_deref().map_or(none, py_str),
             py_bool(main.skip_first_line),
             py_bool(main.inspect),
+            main.orig_argv
+                .as_deref()
+                .map_or("None".to_string(), py_list),
         );
         self.run(&call)
     }
@@ -549,6 +553,10 @@ pub struct Main {
     /// (which would make `SystemExit` print a traceback instead of exiting from the
     /// embedded interpreter too), so `sys.flags.inspect` and `sys.flags.interactive` stay 0.
     pub inspect: bool,
+    /// `sys.orig_argv`: the whole command line as python3 would show it (`["python",
+    /// "-u", "script.py", "arg"]`). `None` keeps CPython's own, which only has what
+    /// [`Config::python_options`] gave it.
+    pub orig_argv: Option<Vec<String>>,
 }
 
 /// The code that installs the prelude as module `_wasmi_py` without leaving names in

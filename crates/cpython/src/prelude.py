@@ -20,7 +20,9 @@ except (ImportError, AttributeError):
     pass
 
 
-def main(mode, target, argv, path0, cwd, skip_first_line=False, inspect=False):
+def main(
+    mode, target, argv, path0, cwd, skip_first_line=False, inspect=False, orig_argv=None
+):
     import os
 
     if cwd is not None:
@@ -29,6 +31,8 @@ def main(mode, target, argv, path0, cwd, skip_first_line=False, inspect=False):
         except OSError:
             pass
     sys.argv[:] = argv
+    if orig_argv is not None:
+        sys.orig_argv = list(orig_argv)
     # -P and -I: python3 puts nothing of the script's directory (or '') on sys.path.
     if path0 is not None and not sys.flags.safe_path:
         sys.path.insert(0, path0)

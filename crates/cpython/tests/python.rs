@@ -120,6 +120,7 @@ fn run_main_sets_argv_and_exits_1_with_a_clean_traceback() {
         cwd: None,
         skip_first_line: false,
         inspect: false,
+        orig_argv: None,
     };
     match py.run_main(&main) {
         Err(Ended::Exit(1)) => {}
