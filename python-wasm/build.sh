@@ -310,24 +310,20 @@ check_sha256() {  # FILE SHA256
   echo "$2  $1" | sha256sum -c --status || die "sha256 mismatch for $1 (expected $2, got $(sha256sum "$1" | cut -d' ' -f1))"
 }
 
+fetch_pinned() {  # PKG UPSTREAM ORIG SHA256: fetch_source, then check the orig tarball
+  local v
+  v=$(fetch_source "$1" "$2") || die "no downloadable $1 source with upstream $2 in $SOURCE_SUITE"
+  check_sha256 "$3" "$4"
+  log "   $1 $v: .dsc hashes ok, $3 sha256 ok"
+  echo "$v"
+}
+
 step_begin sources "$PY_SRC_PKG $PY_VERSION + $ZLIB_SRC_PKG, $BZIP2_SRC_PKG, $XZ_SRC_PKG sources and wasi-libc .deb from Debian $SOURCE_SUITE"
 cd "$DL"
-PY_DEB_VERSION=$(fetch_source "$PY_SRC_PKG" "$PY_VERSION") \
-  || die "no downloadable $PY_SRC_PKG source with upstream $PY_VERSION in $SOURCE_SUITE"
-check_sha256 "$PY_ORIG" "$PY_ORIG_SHA256"
-log "   $PY_SRC_PKG $PY_DEB_VERSION: .dsc hashes ok, $PY_ORIG sha256 ok"
-ZLIB_DEB_VERSION=$(fetch_source "$ZLIB_SRC_PKG" "$ZLIB_UPSTREAM") \
-  || die "no downloadable $ZLIB_SRC_PKG source with upstream $ZLIB_UPSTREAM in $SOURCE_SUITE"
-check_sha256 "$ZLIB_ORIG" "$ZLIB_ORIG_SHA256"
-log "   $ZLIB_SRC_PKG $ZLIB_DEB_VERSION: .dsc hashes ok, $ZLIB_ORIG sha256 ok"
-BZIP2_DEB_VERSION=$(fetch_source "$BZIP2_SRC_PKG" "$BZIP2_UPSTREAM") \
-  || die "no downloadable $BZIP2_SRC_PKG source with upstream $BZIP2_UPSTREAM in $SOURCE_SUITE"
-check_sha256 "$BZIP2_ORIG" "$BZIP2_ORIG_SHA256"
-log "   $BZIP2_SRC_PKG $BZIP2_DEB_VERSION: .dsc hashes ok, $BZIP2_ORIG sha256 ok"
-XZ_DEB_VERSION=$(fetch_source "$XZ_SRC_PKG" "$XZ_UPSTREAM") \
-  || die "no downloadable $XZ_SRC_PKG source with upstream $XZ_UPSTREAM in $SOURCE_SUITE"
-check_sha256 "$XZ_ORIG" "$XZ_ORIG_SHA256"
-log "   $XZ_SRC_PKG $XZ_DEB_VERSION: .dsc hashes ok, $XZ_ORIG sha256 ok"
+PY_DEB_VERSION=$(fetch_pinned "$PY_SRC_PKG" "$PY_VERSION" "$PY_ORIG" "$PY_ORIG_SHA256")
+ZLIB_DEB_VERSION=$(fetch_pinned "$ZLIB_SRC_PKG" "$ZLIB_UPSTREAM" "$ZLIB_ORIG" "$ZLIB_ORIG_SHA256")
+BZIP2_DEB_VERSION=$(fetch_pinned "$BZIP2_SRC_PKG" "$BZIP2_UPSTREAM" "$BZIP2_ORIG" "$BZIP2_ORIG_SHA256")
+XZ_DEB_VERSION=$(fetch_pinned "$XZ_SRC_PKG" "$XZ_UPSTREAM" "$XZ_ORIG" "$XZ_ORIG_SHA256")
 WASI_LIBC_DEB=wasi-libc_${WASI_LIBC_VERSION#*:}_all.deb
 if ! { [[ -f $WASI_LIBC_DEB ]] && echo "$WASI_LIBC_DEB_SHA256  $WASI_LIBC_DEB" | sha256sum -c --status; }; then
   rm -f "$WASI_LIBC_DEB"
@@ -365,15 +361,20 @@ run "$SDK/bin/clang" --sysroot="$SYSROOT" -O2 -o "$WORK/hello.wasm" "$WORK/hello
   || die "the emulated WASI SDK cannot link a hello world"
 step_end
 
-# --- step 4: zlib for wasm32-wasi ------------------------------------------------
+# --- step 4: zlib, libbz2, liblzma for wasm32-wasi ------------------------------------
+unpack_for_wasm() {  # ORIG DIR: unpack the orig tarball into DIR, cd there, set CC & co
+  mkdir -p "$2"
+  tar -xf "$DL/$1" -C "$2" --strip-components=1
+  cd "$2"
+  export CC="$SDK/bin/clang --sysroot=$SYSROOT" AR="$SDK/bin/llvm-ar" RANLIB="$SDK/bin/ranlib"
+  export CFLAGS="-O2"
+}
+
 ZLIB_PREFIX=$WORK/zlib-wasm32
 step_begin zlib "cross-build static zlib $ZLIB_UPSTREAM for wasm32-wasi"
-mkdir -p "$WORK/zlib-src"
-tar -xzf "$DL/$ZLIB_ORIG" -C "$WORK/zlib-src" --strip-components=1
 (
-  cd "$WORK/zlib-src"
-  export CC="$SDK/bin/clang --sysroot=$SYSROOT" AR="$SDK/bin/llvm-ar" RANLIB="$SDK/bin/ranlib"
-  export CFLAGS="-O2" CHOST=wasm32-wasi
+  unpack_for_wasm "$ZLIB_ORIG" "$WORK/zlib-src"
+  export CHOST=wasm32-wasi
   run ./configure --static --prefix="$ZLIB_PREFIX"
   run make -j"$JOBS" libz.a
   run make install
@@ -381,16 +382,14 @@ tar -xzf "$DL/$ZLIB_ORIG" -C "$WORK/zlib-src" --strip-components=1
 [[ -f $ZLIB_PREFIX/lib/libz.a && -f $ZLIB_PREFIX/include/zlib.h ]] || die "zlib install incomplete"
 step_end
 
-# --- step 4b: libbz2 and liblzma for wasm32-wasi (the bz2 and lzma modules) --------------
+# libbz2 and liblzma: the bz2 and lzma modules.
 BZIP2_PREFIX=$WORK/bzip2-wasm32
 step_begin bzip2 "cross-build static libbz2 $BZIP2_UPSTREAM for wasm32-wasi"
-mkdir -p "$WORK/bzip2-src" "$BZIP2_PREFIX/lib" "$BZIP2_PREFIX/include"
-tar -xzf "$DL/$BZIP2_ORIG" -C "$WORK/bzip2-src" --strip-components=1
+mkdir -p "$BZIP2_PREFIX/lib" "$BZIP2_PREFIX/include"
 (
-  cd "$WORK/bzip2-src"
+  unpack_for_wasm "$BZIP2_ORIG" "$WORK/bzip2-src"
   # Only the library: bzip2's Makefile has no configure; its programs are not needed.
-  run make -j"$JOBS" libbz2.a CC="$SDK/bin/clang --sysroot=$SYSROOT" \
-    AR="$SDK/bin/llvm-ar" RANLIB="$SDK/bin/ranlib" CFLAGS="-O2 -D_FILE_OFFSET_BITS=64"
+  run make -j"$JOBS" libbz2.a CC="$CC" AR="$AR" RANLIB="$RANLIB" CFLAGS="$CFLAGS -D_FILE_OFFSET_BITS=64"
   cp libbz2.a "$BZIP2_PREFIX/lib/"
   cp bzlib.h "$BZIP2_PREFIX/include/"
 )
@@ -398,12 +397,8 @@ step_end
 
 XZ_PREFIX=$WORK/xz-wasm32
 step_begin xz "cross-build static liblzma $XZ_UPSTREAM for wasm32-wasi"
-mkdir -p "$WORK/xz-src"
-tar -xJf "$DL/$XZ_ORIG" -C "$WORK/xz-src" --strip-components=1
 (
-  cd "$WORK/xz-src"
-  export CC="$SDK/bin/clang --sysroot=$SYSROOT" AR="$SDK/bin/llvm-ar" RANLIB="$SDK/bin/ranlib"
-  export CFLAGS="-O2"
+  unpack_for_wasm "$XZ_ORIG" "$WORK/xz-src"
   # Only liblzma, single-threaded (no threads in wasm32-wasip1).
   run ./configure --host=wasm32-unknown-wasi --prefix="$XZ_PREFIX" --enable-static \
     --disable-shared --disable-threads --disable-xz --disable-xzdec --disable-lzmadec \
