@@ -47,8 +47,6 @@ fn main() -> ExitCode {
             if rest.first().is_some_and(|a| a == "--help-wasm") {
                 print!("{}", run::RUN_USAGE);
                 ExitCode::SUCCESS
-            } else if python::is_wasm_invocation(rest) {
-                run::run_cmd(rest)
             } else {
                 python::run_cmd(rest)
             }

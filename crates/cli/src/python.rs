@@ -226,59 +226,16 @@ fn with_python_argv(mut opts: Options, args: &[String], own: &[usize]) -> Option
     opts
 }
 
-/// True if `run`'s arguments name a WASI module rather than Python code.
-pub fn is_wasm_invocation(args: &[String]) -> bool {
-    // The first argument that is not an option (or an option's value).
-    let mut i = 0;
-    while i < args.len() {
-        let arg = args[i].as_str();
-        match arg {
-            "--dir" | "--env" | "--python-home" | "--allow-net" | "--check-hash-based-pycs" => {
-                i += 2
-            }
-            "-" => return false,
-            _ if is_cluster(arg) => match cluster_end(arg) {
-                ClusterEnd::Code => return false,
-                ClusterEnd::TakesNext => i += 2,
-                ClusterEnd::Alone => i += 1,
-            },
-            "--" => return args.get(i + 1).is_some_and(|a| looks_like_wasm(a)),
-            _ if arg.starts_with('-') => i += 1,
-            _ => return looks_like_wasm(arg),
-        }
-    }
-    false
+/// True if the parsed arguments name a WASI module rather than Python code: the program
+/// python3 would run is a `.wasm` file (or starts with the wasm magic). Decided by the one
+/// option parser, so an option's value (`-W x.wasm`) or `-c`'s code is never the program.
+fn is_wasm_invocation(opts: &Options) -> bool {
+    matches!(&opts.mode, Some(Mode::Script(program)) if looks_like_wasm(program))
 }
 
 /// A cluster of python3's one-letter options (`-uB`, `-Wignore`), not a long option.
 fn is_cluster(arg: &str) -> bool {
     arg.len() > 1 && arg.starts_with('-') && !arg.starts_with("--")
-}
-
-/// How a cluster of one-letter options ends, for telling Python code from a WASI module.
-enum ClusterEnd {
-    /// `-c`/`-m` (`-uc`, `-mhttp.server`): the arguments are Python code.
-    Code,
-    /// An option whose value is the next argument (`-W`, `-uX`).
-    TakesNext,
-    /// Flags only, or a value attached (`-Wignore`).
-    Alone,
-}
-
-fn cluster_end(arg: &str) -> ClusterEnd {
-    for (at, c) in arg.char_indices().skip(1) {
-        if c == 'c' || c == 'm' {
-            return ClusterEnd::Code;
-        }
-        if PYTHON_VALUE_FLAGS.contains(c) {
-            return if at + 1 == arg.len() {
-                ClusterEnd::TakesNext
-            } else {
-                ClusterEnd::Alone
-            };
-        }
-    }
-    ClusterEnd::Alone
 }
 
 fn looks_like_wasm(path: &str) -> bool {
@@ -295,12 +252,16 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// `wasmi-py run ARGS`: Python, or a WASI command module if that is what ARGS name.
 pub fn run_cmd(args: &[String]) -> ExitCode {
     let opts = match parse(args) {
         Ok(Some(opts)) => opts,
         Ok(None) => return ExitCode::SUCCESS,
         Err(code) => return code,
     };
+    if is_wasm_invocation(&opts) {
+        return crate::run::run_cmd(args);
+    }
 
     // The guest sees the current directory and the script's directory at their own paths.
     let cwd = match std::env::current_dir() {
@@ -459,20 +420,22 @@ mod tests {
         args.iter().map(|s| s.to_string()).collect()
     }
 
+    /// Whether `wasmi-py run ARGS` runs a WASI module (parse errors count as Python: the
+    /// Python path reports them).
+    fn runs_wasm(args: &[String]) -> bool {
+        parse(args)
+            .ok()
+            .flatten()
+            .is_some_and(|o| is_wasm_invocation(&o))
+    }
+
     #[test]
     fn wasm_or_python() {
-        assert!(is_wasm_invocation(&strings(&[
-            "--dir", "x", "m.wasm", "a.py"
-        ])));
-        assert!(!is_wasm_invocation(&strings(&[
-            "--dir",
-            "x",
-            "script.py",
-            "m.wasm"
-        ])));
-        assert!(!is_wasm_invocation(&strings(&["-c", "print(1)", "m.wasm"])));
-        assert!(!is_wasm_invocation(&strings(&[])));
-        assert!(is_wasm_invocation(&strings(&["--", "x.wasm"])));
+        assert!(runs_wasm(&strings(&["--dir", "x", "m.wasm", "a.py"])));
+        assert!(!runs_wasm(&strings(&["--dir", "x", "script.py", "m.wasm"])));
+        assert!(!runs_wasm(&strings(&["-c", "print(1)", "m.wasm"])));
+        assert!(!runs_wasm(&strings(&[])));
+        assert!(runs_wasm(&strings(&["--", "x.wasm"])));
     }
 
     #[test]
@@ -513,10 +476,10 @@ mod tests {
         assert!(parse(&strings(&["-uZ"])).is_err());
         assert!(parse(&strings(&["-W"])).is_err());
         // A value-taking option's value is not the program.
-        assert!(!is_wasm_invocation(&strings(&["-W", "x.wasm", "s.py"])));
-        assert!(is_wasm_invocation(&strings(&["-Wx", "m.wasm"])));
-        assert!(!is_wasm_invocation(&strings(&["-uc", "m.wasm"])));
-        assert!(!is_wasm_invocation(&strings(&["-", "m.wasm"])));
+        assert!(!runs_wasm(&strings(&["-W", "x.wasm", "s.py"])));
+        assert!(runs_wasm(&strings(&["-Wx", "m.wasm"])));
+        assert!(!runs_wasm(&strings(&["-uc", "m.wasm"])));
+        assert!(!runs_wasm(&strings(&["-", "m.wasm"])));
     }
 
     #[test]
@@ -541,10 +504,6 @@ mod tests {
         assert_eq!(o.mode, Some(Mode::Script("s.py".into())));
         assert!(parse(&strings(&["--allow-net=bad host", "s.py"])).is_err());
         assert!(parse(&strings(&["--net=1", "s.py"])).is_err());
-        assert!(!is_wasm_invocation(&strings(&[
-            "--allow-net",
-            "x.wasm",
-            "s.py"
-        ])));
+        assert!(!runs_wasm(&strings(&["--allow-net", "x.wasm", "s.py"])));
     }
 }
