@@ -381,11 +381,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         cwd: Some(cwd.to_string_lossy().into_owned()),
         skip_first_line: opts.skip_first_line,
         inspect: opts.inspect,
-        orig_argv: Some(
-            std::iter::once("python".to_owned())
-                .chain(opts.python_argv)
-                .collect(),
-        ),
+        orig_argv: Some(opts.python_argv),
     };
     match python.run_main(&main) {
         Ok(true) => match python.finalize() {

@@ -234,7 +234,7 @@ impl Runtime {
     pub fn start(&self, config: Config) -> Result<Python, StartError> {
         let setup = |e: &dyn std::fmt::Display| StartError::Setup(e.to_string());
         let mut builder = WasiCtx::builder()
-            .arg("python")
+            .arg(PROGRAM_NAME)
             .stdin(config.stdin)
             .stdout(config.stdout)
             .stderr(config.stderr)
@@ -276,6 +276,10 @@ impl Runtime {
         Ok(python)
     }
 }
+
+/// The program name CPython is given (`argv[0]` of its WASI context and of
+/// `PyConfig_SetBytesArgv`, so `sys.orig_argv[0]`): python3 shows how it was invoked.
+pub const PROGRAM_NAME: &str = "python";
 
 /// Host state of an interpreter's store.
 pub struct Host {
@@ -385,7 +389,7 @@ impl Python {
         // sizeof(PyStatus) is 16: {int _type; char *func; char *err_msg; int exitcode}.
         const CONFIG_SIZE: usize = 1024;
         const STATUS_SIZE: usize = 16;
-        let argv: Vec<&str> = std::iter::once("python")
+        let argv: Vec<&str> = std::iter::once(PROGRAM_NAME)
             .chain(options.iter().map(String::as_str))
             .collect();
         if let Some(bad) = argv.iter().find(|a| a.contains('\0')) {
@@ -468,21 +472,25 @@ impl Python {
     /// Runs what `python3` would for `main` (a script, `-c`, `-m`, stdin or the REPL) via
     /// the prelude, with `argv` as `sys.argv`.
     pub fn run_main(&mut self, main: &Main) -> Result<bool, Ended> {
-        let none = "None".to_string();
+        let none = || "None".to_string();
         let py_bool = |b: bool| if b { "True" } else { "False" };
+        let orig_argv = main.orig_argv.as_ref().map(|args| {
+            let full: Vec<String> = std::iter::once(PROGRAM_NAME.to_owned())
+                .chain(args.iter().cloned())
+                .collect();
+            py_list(&full)
+        });
         let call = format!(
             "__import__('_wasmi_py').main({}, {}, {}, {}, {}, skip_first_line={}, inspect={}, \
              orig_argv={})",
             py_str(main.mode.name()),
-            main.mode.target().map_or(none.clone(), py_str),
+            main.mode.target().map_or_else(none, py_str),
             py_list(&main.argv),
-            main.path0.as_deref().map_or(none.clone(), py_str),
-            main.cwd.as_deref().map_or(none, py_str),
+            main.path0.as_deref().map_or_else(none, py_str),
+            main.cwd.as_deref().map_or_else(none, py_str),
             py_bool(main.skip_first_line),
             py_bool(main.inspect),
-            main.orig_argv
-                .as_deref()
-                .map_or("None".to_string(), py_list),
+            orig_argv.unwrap_or_else(none),
         );
         self.run(&call)
     }
@@ -553,9 +561,9 @@ pub struct Main {
     /// (which would make `SystemExit` print a traceback instead of exiting from the
     /// embedded interpreter too), so `sys.flags.inspect` and `sys.flags.interactive` stay 0.
     pub inspect: bool,
-    /// `sys.orig_argv`: the whole command line as python3 would show it (`["python",
-    /// "-u", "script.py", "arg"]`). `None` keeps CPython's own, which only has what
-    /// [`Config::python_options`] gave it.
+    /// The command line's arguments as python3 would get them (`["-u", "script.py",
+    /// "arg"]`): `sys.orig_argv` is the program name followed by these. `None` keeps
+    /// CPython's own, which only has what [`Config::python_options`] gave it.
     pub orig_argv: Option<Vec<String>>,
 }
 
