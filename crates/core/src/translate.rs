@@ -232,10 +232,6 @@ fn translate_with(
     let num_locals: usize = locals.iter().map(|&(n, _)| n as usize).sum();
 
     let first_const = num_params + num_locals;
-    let mut consts = std::mem::take(&mut scratch.consts);
-    consts.clear();
-    let mut const_index = std::mem::take(&mut scratch.const_index);
-    const_index.clear();
 
     let mut t = Translator {
         module,
@@ -243,8 +239,8 @@ fn translate_with(
         instrs: std::mem::take(&mut scratch.instrs),
         stack: std::mem::take(&mut scratch.stack),
         ctrls: std::mem::take(&mut scratch.ctrls),
-        consts,
-        const_index,
+        consts: std::mem::take(&mut scratch.consts),
+        const_index: std::mem::take(&mut scratch.const_index),
         first_const,
         func_index,
         // Provisional: temporaries are numbered as if there were no constants.
@@ -258,7 +254,9 @@ fn translate_with(
     t.instrs.clear();
     t.stack.clear();
     t.ctrls.clear();
-    let result = t.run(ops, num_params, num_locals, func_index, &mut scratch.pairs);
+    t.consts.clear();
+    t.const_index.clear();
+    let result = t.run(ops, num_params, num_locals, &mut scratch.pairs);
     scratch.instrs = t.instrs;
     scratch.stack = t.stack;
     scratch.ctrls = t.ctrls;
@@ -275,7 +273,6 @@ impl Translator<'_> {
         mut ops: wasmi_py_decode::OperatorsReader<'_>,
         num_params: usize,
         num_locals: usize,
-        func_index: u32,
         pairs: &mut PairScratch,
     ) -> Result<CompiledFunc> {
         self.ctrls.push(Ctrl {
@@ -315,7 +312,7 @@ impl Translator<'_> {
         }
         let frame_size = self.first_const + self.consts.len() + self.max_height;
         if frame_size > MAX_FRAME_SLOTS {
-            return Err(too_large(func_index));
+            return Err(too_large(self.func_index));
         }
         self.place_constants();
         thread_jumps(&mut self.instrs);
@@ -324,8 +321,9 @@ impl Translator<'_> {
             Error::invalid(
                 0,
                 format!(
-                "internal error: bytecode of function {func_index} failed verification: {reason}"
-            ),
+                    "internal error: bytecode of function {} failed verification: {reason}",
+                    self.func_index
+                ),
             )
         })?;
         let num_consts = self.consts.len();
