@@ -91,14 +91,7 @@ macro_rules! define_instr {
         define_instr!(@munch [$($acc)*] $($rest)*);
     };
     (@munch [$( ($name:ident $shape:ident $mnem:literal) )*]) => {
-        /// One bytecode instruction.
-        #[derive(Debug, Clone, Copy, PartialEq)]
-        pub enum Instr {
-            $(
-                #[doc = $mnem]
-                $name($shape),
-            )*
-
+        define_instr!(@define [$( ($name $shape $mnem) )*] {
             // ----- hand-written instructions -----
             /// Stop with a trap.
             Trap(TrapCode),
@@ -244,6 +237,24 @@ macro_rules! define_instr {
             RefFunc { dst: Reg, func: u32 },
             /// `dst = (src == null)`.
             RefIsNull { dst: Reg, src: Reg },
+        });
+    };
+    // The enum and what is derived from its variant list: the generated rows, then the
+    // hand-written variants (tuple, struct or unit).
+    (@define [$( ($name:ident $shape:ident $mnem:literal) )*] {
+        $( $(#[$hmeta:meta])* $hname:ident $( ( $($tty:ty),+ ) )? $( { $($fname:ident : $fty:ty),+ $(,)? } )? ),+ $(,)?
+    }) => {
+        /// One bytecode instruction.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub enum Instr {
+            $(
+                #[doc = $mnem]
+                $name($shape),
+            )*
+            $(
+                $(#[$hmeta])*
+                $hname $( ( $($tty),+ ) )? $( { $($fname : $fty),+ } )?,
+            )+
         }
 
         impl Instr {
@@ -522,6 +533,84 @@ macro_rules! define_instr {
                 )
             }
         }
+
+        /// Every variant in declaration order: an instruction's tag in its encoding.
+        #[derive(Clone, Copy)]
+        #[allow(dead_code, clippy::enum_variant_names)]
+        enum Tag {
+            $( $name, )*
+            $( $hname, )+
+        }
+
+        /// The decoder of each tag, in the order of [`Tag`].
+        type Decoder = fn(&mut codec::Reader<'_>) -> Option<Instr>;
+        const DECODERS: &[Decoder] = &[
+            $( |r| Some(Instr::$name(codec::Field::get(r)?)), )*
+            $( define_instr!(@decode $hname $( ( $($tty),+ ) )? $( { $($fname : $fty),+ } )?), )+
+        ];
+
+        impl Instr {
+            /// Appends the instruction's encoding to `out`: its tag (the variant's position
+            /// in the enum, 2 bytes), then its fields in declaration order, little-endian
+            /// (the code cache's format; see [`codec`]).
+            #[allow(clippy::needless_return)]
+            pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+                let instr = *self;
+                $(
+                    if let Self::$name(ops) = instr {
+                        codec::Field::put(&(Tag::$name as u16), out);
+                        codec::Field::put(&ops, out);
+                        return;
+                    }
+                )*
+                $( define_instr!(@encode instr out $hname $( ( $($tty),+ ) )? $( { $($fname),+ } )?); )+
+            }
+
+            /// Reads one instruction written by [`Instr::encode`]; `None` if the bytes end
+            /// early or name no instruction. Any field value is accepted: what an
+            /// instruction may name is checked afterwards (`translate::verify`).
+            pub(crate) fn decode(r: &mut codec::Reader<'_>) -> Option<Self> {
+                let tag: u16 = codec::Field::get(r)?;
+                DECODERS.get(usize::from(tag))?(r)
+            }
+        }
+    };
+    (@decode $n:ident ( $($t:ty),+ )) => {
+        |r| Some(Instr::$n( $( <$t as codec::Field>::get(r)? ),+ ))
+    };
+    (@decode $n:ident { $($f:ident : $t:ty),+ }) => {
+        |r| Some(Instr::$n { $( $f: <$t as codec::Field>::get(r)? ),+ })
+    };
+    (@decode $n:ident) => {
+        |_| Some(Instr::$n)
+    };
+    (@encode $i:ident $o:ident $n:ident ($a:ty)) => {
+        if let Instr::$n(x) = $i {
+            codec::Field::put(&(Tag::$n as u16), $o);
+            codec::Field::put(&x, $o);
+            return;
+        }
+    };
+    (@encode $i:ident $o:ident $n:ident ($a:ty, $b:ty)) => {
+        if let Instr::$n(x, y) = $i {
+            codec::Field::put(&(Tag::$n as u16), $o);
+            codec::Field::put(&x, $o);
+            codec::Field::put(&y, $o);
+            return;
+        }
+    };
+    (@encode $i:ident $o:ident $n:ident { $($f:ident),+ }) => {
+        if let Instr::$n { $($f),+ } = $i {
+            codec::Field::put(&(Tag::$n as u16), $o);
+            $( codec::Field::put(&$f, $o); )+
+            return;
+        }
+    };
+    (@encode $i:ident $o:ident $n:ident) => {
+        if let Instr::$n = $i {
+            codec::Field::put(&(Tag::$n as u16), $o);
+            return;
+        }
     };
     (@regs Un $ops:ident $f:ident) => {{
         $f(RegUse::Slot, &mut $ops.dst);
@@ -553,6 +642,85 @@ macro_rules! define_instr {
     };
 }
 wasmi_py_decode::for_each_operator!(define_instr);
+
+/// The portable encoding of instructions, for the code cache (`crate::cache`): every
+/// field little-endian at its own width, no padding, so encoding never reads an
+/// uninitialised byte and decoding never builds an invalid value.
+pub(crate) mod codec {
+    use super::{Bin, Load, Store, Un};
+    use crate::trap::TrapCode;
+
+    /// Reads fields from a byte slice, front to back.
+    pub(crate) struct Reader<'a> {
+        bytes: &'a [u8],
+    }
+
+    impl<'a> Reader<'a> {
+        pub(crate) fn new(bytes: &'a [u8]) -> Self {
+            Self { bytes }
+        }
+
+        /// The next `N` bytes, or `None` if fewer are left.
+        pub(crate) fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+            let (head, rest) = self.bytes.split_first_chunk::<N>()?;
+            self.bytes = rest;
+            Some(*head)
+        }
+
+        pub(crate) fn remaining(&self) -> usize {
+            self.bytes.len()
+        }
+    }
+
+    /// A field of an instruction (or of the cache's records).
+    pub(crate) trait Field: Sized {
+        fn put(&self, out: &mut Vec<u8>);
+        fn get(r: &mut Reader<'_>) -> Option<Self>;
+    }
+
+    macro_rules! int_field {
+        ($($t:ty),*) => {$(
+            impl Field for $t {
+                fn put(&self, out: &mut Vec<u8>) {
+                    out.extend_from_slice(&self.to_le_bytes());
+                }
+                fn get(r: &mut Reader<'_>) -> Option<Self> {
+                    r.take().map(<$t>::from_le_bytes)
+                }
+            }
+        )*};
+    }
+    int_field!(u8, u16, u32, i32, u64);
+
+    impl Field for TrapCode {
+        fn put(&self, out: &mut Vec<u8>) {
+            (*self as u8).put(out);
+        }
+        fn get(r: &mut Reader<'_>) -> Option<Self> {
+            TrapCode::ALL.get(usize::from(u8::get(r)?)).copied()
+        }
+    }
+
+    /// Operand structs: their fields in declaration order.
+    macro_rules! struct_field {
+        ($($t:ident { $($f:ident),+ })*) => {$(
+            impl Field for $t {
+                fn put(&self, out: &mut Vec<u8>) {
+                    $( self.$f.put(out); )+
+                }
+                fn get(r: &mut Reader<'_>) -> Option<Self> {
+                    Some(Self { $( $f: Field::get(r)? ),+ })
+                }
+            }
+        )*};
+    }
+    struct_field! {
+        Un { dst, src }
+        Bin { dst, lhs, rhs }
+        Load { dst, addr, offset }
+        Store { addr, value, offset }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -592,5 +760,34 @@ mod tests {
             offset: 0,
         });
         assert!(store.result_mut().is_none());
+    }
+
+    #[test]
+    fn every_instruction_encodes_to_what_it_decodes_from() {
+        // Each tag decoded from a field pattern, encoded again: the same bytes, so every
+        // variant's tag and field order agree between the two directions.
+        for tag in 0..DECODERS.len() as u16 {
+            let mut bytes = tag.to_le_bytes().to_vec();
+            bytes.extend((0..32u8).map(|i| i.wrapping_mul(37) % 12));
+            let mut r = codec::Reader::new(&bytes);
+            let instr = Instr::decode(&mut r).unwrap_or_else(|| panic!("tag {tag}"));
+            let used = bytes.len() - r.remaining();
+            let mut out = Vec::new();
+            instr.encode(&mut out);
+            assert_eq!(out, bytes[..used], "{instr:?}");
+            // Cut short anywhere: no instruction.
+            for cut in 0..used {
+                assert_eq!(Instr::decode(&mut codec::Reader::new(&bytes[..cut])), None);
+            }
+        }
+        let past = (DECODERS.len() as u16).to_le_bytes();
+        assert_eq!(Instr::decode(&mut codec::Reader::new(&past)), None);
+    }
+
+    #[test]
+    fn trap_codes_are_listed_at_their_index() {
+        for (i, code) in TrapCode::ALL.iter().enumerate() {
+            assert_eq!(*code as usize, i);
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! from bytes to a trap.
 #![recursion_limit = "1024"]
 
+mod cache;
 mod exec;
 mod instantiate;
 pub mod instr;
@@ -17,6 +18,7 @@ mod translate;
 pub mod trap;
 mod value;
 
+pub use cache::CodeCacheStats;
 pub use store::{
     Caller, Config, Engine, Error, Extern, Func, Global, HostFn, Instance, Linker, Memory, Module,
     Store, Table,

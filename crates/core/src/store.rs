@@ -6,6 +6,7 @@
 //! it.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use wasmi_py_decode::{
@@ -13,6 +14,7 @@ use wasmi_py_decode::{
 };
 use wasmi_py_validate::ModuleValidator;
 
+use crate::cache::{CodeCacheStats, ModuleCache};
 use crate::memory::LinearMemory;
 use crate::translate::{translate, CompiledFunc};
 use crate::trap::{Trap, TrapCode};
@@ -108,13 +110,25 @@ pub(crate) struct ModuleInner {
     refs: ModuleValidator,
     /// Translated bodies, filled on first call (or at load in eager mode).
     compiled: Box<[CompiledSlot]>,
+    /// Where translated bodies are looked up before translating, if anywhere.
+    cache: Option<ModuleCache>,
 }
 
 impl ModuleInner {
-    /// The translated body of defined function `index`, translating it on first use.
+    /// The translated body of defined function `index`, translating it on first use (or
+    /// taking it from the code cache).
     pub(crate) fn code(&self, defined: u32) -> Result<&Arc<CompiledFunc>, &wasmi_py_decode::Error> {
         self.compiled[defined as usize]
-            .get_or_init(|| translate(&self.module, &self.refs, defined).map(Arc::new))
+            .get_or_init(|| {
+                if let Some(found) = self
+                    .cache
+                    .as_ref()
+                    .and_then(|c| c.lookup(&self.module, defined))
+                {
+                    return Ok(Arc::new(found));
+                }
+                translate(&self.module, &self.refs, defined).map(Arc::new)
+            })
             .as_ref()
     }
 }
@@ -138,7 +152,24 @@ impl Module {
     /// checked now and each body is validated and translated on its first call; otherwise
     /// every body is validated and translated here.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Self, Error> {
-        let module = wasmi_py_decode::Module::decode(bytes, engine.config.features)?;
+        Self::load(engine, bytes, None)
+    }
+
+    /// [`Module::new`] with a code cache in directory `dir` (see `src/cache.rs`): a body
+    /// this module's cache file holds is taken from it instead of being validated and
+    /// translated (it was, when the file was written), and [`Module::save_code_cache`]
+    /// adds the bodies translated since. The cache is never required: a missing,
+    /// unreadable or damaged file only means translating.
+    pub fn with_code_cache(engine: &Engine, bytes: &[u8], dir: &Path) -> Result<Self, Error> {
+        Self::load(engine, bytes, Some(dir))
+    }
+
+    fn load(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> Result<Self, Error> {
+        let bytes: Arc<[u8]> = Arc::from(bytes);
+        // Started first: the cache hashes the bytes on a helper thread meanwhile.
+        let cache =
+            cache_dir.map(|dir| ModuleCache::open(dir, Arc::clone(&bytes), engine.config.features));
+        let module = wasmi_py_decode::Module::decode_shared(bytes, engine.config.features)?;
         let refs = ModuleValidator::new(&module)?;
         let compiled = (0..module.num_defined_functions())
             .map(|_| OnceLock::new())
@@ -147,6 +178,7 @@ impl Module {
             module,
             refs,
             compiled,
+            cache,
         });
         if !engine.config.lazy {
             for i in 0..inner.module.num_defined_functions() {
@@ -159,6 +191,29 @@ impl Module {
     /// The decoded module (imports, exports, names, …).
     pub fn decoded(&self) -> &wasmi_py_decode::Module {
         &self.inner.module
+    }
+
+    /// Writes the bodies translated since the module was loaded to its code cache (see
+    /// [`Module::with_code_cache`]). `Ok(false)` if there is no cache or nothing new.
+    pub fn save_code_cache(&self) -> std::io::Result<bool> {
+        let Some(cache) = &self.inner.cache else {
+            return Ok(false);
+        };
+        let compiled = self
+            .inner
+            .compiled
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| match slot.get() {
+                Some(Ok(code)) => Some((i as u32, &**code)),
+                _ => None,
+            });
+        cache.save(&self.inner.module, compiled)
+    }
+
+    /// How the code cache served this module so far (`None` without one).
+    pub fn code_cache_stats(&self) -> Option<CodeCacheStats> {
+        self.inner.cache.as_ref().map(ModuleCache::stats)
     }
 
     /// Validates and translates every function body now (what a lazy engine defers).

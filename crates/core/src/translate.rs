@@ -54,6 +54,30 @@ pub struct CompiledFunc {
 }
 
 impl CompiledFunc {
+    /// A function from its verified bytecode (see [`verify`]) and frame layout: `consts`
+    /// are the values of the constant slots, which follow the params and the declared
+    /// locals. Callers check `num_params + num_locals + consts.len() <= frame_size`.
+    pub(crate) fn from_parts(
+        instrs: &[Instr],
+        consts: &[u64],
+        num_params: usize,
+        num_locals: usize,
+        frame_size: usize,
+    ) -> Self {
+        let num_consts = consts.len();
+        let mut padded = Vec::with_capacity(crate::exec::blocked_len(num_consts));
+        padded.extend_from_slice(consts);
+        padded.resize(crate::exec::blocked_len(num_consts), 0);
+        Self {
+            ops: instrs.iter().map(|&i| crate::exec::Op::new(i)).collect(),
+            consts: padded.into_boxed_slice(),
+            num_consts,
+            num_params,
+            num_locals,
+            frame_size,
+        }
+    }
+
     /// The bytecode (for tests and debugging).
     pub fn instrs(&self) -> Vec<Instr> {
         self.ops.iter().map(|op| op.instr).collect()
@@ -61,7 +85,7 @@ impl CompiledFunc {
 }
 
 /// Most slots a frame may have (slot indices are 16-bit).
-const MAX_FRAME_SLOTS: usize = u16::MAX as usize;
+pub(crate) const MAX_FRAME_SLOTS: usize = u16::MAX as usize;
 
 /// The provisional slot of constant 0 while a body is translated (see the module docs): the
 /// highest slot index a frame can have.
@@ -326,22 +350,13 @@ impl Translator<'_> {
                 ),
             )
         })?;
-        let num_consts = self.consts.len();
-        let mut consts = Vec::with_capacity(crate::exec::blocked_len(num_consts));
-        consts.extend_from_slice(&self.consts);
-        consts.resize(crate::exec::blocked_len(num_consts), 0);
-        Ok(CompiledFunc {
-            ops: self
-                .instrs
-                .iter()
-                .map(|&i| crate::exec::Op::new(i))
-                .collect(),
-            consts: consts.into_boxed_slice(),
-            num_consts,
+        Ok(CompiledFunc::from_parts(
+            &self.instrs,
+            &self.consts,
             num_params,
             num_locals,
             frame_size,
-        })
+        ))
     }
 }
 

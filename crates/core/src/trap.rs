@@ -32,6 +32,23 @@ pub enum TrapCode {
 }
 
 impl TrapCode {
+    /// Every trap code, each at the index `code as usize` (the code cache stores traps as
+    /// that index).
+    pub(crate) const ALL: [Self; 12] = [
+        Self::Unreachable,
+        Self::MemoryOutOfBounds,
+        Self::TableOutOfBounds,
+        Self::UndefinedElement,
+        Self::IndirectCallToNull,
+        Self::BadSignature,
+        Self::IntegerOverflow,
+        Self::IntegerDivisionByZero,
+        Self::BadConversionToInteger,
+        Self::StackOverflow,
+        Self::UninitializedElement,
+        Self::OutOfFuel,
+    ];
+
     /// The spec suite's message for this trap.
     pub fn message(self) -> &'static str {
         match self {

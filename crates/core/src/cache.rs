@@ -1,0 +1,626 @@
+//! The code cache: translated function bodies kept on disk between processes.
+//!
+//! A lazy engine validates and translates each body on its first call. For a large module
+//! run again and again (python.wasm: every `wasmi-py run` translates the ~2,000 bodies
+//! CPython's start-up calls, about 15% of it) that work is the same every time, so a module
+//! loaded with [`Module::with_code_cache`](crate::Module::with_code_cache) looks a body up
+//! in its cache file before translating it, and
+//! [`Module::save_code_cache`](crate::Module::save_code_cache) writes the bodies translated
+//! since back (as wasmtime caches compiled code).
+//!
+//! **Which file.** `DIR/<sha256 of the module bytes>-<build key>.code`. The build key
+//! hashes the enabled features and `WASMI_PY_CODE_STAMP`, a hash of the decoder's,
+//! validator's and translator's sources computed by `build.rs`: a file written by any
+//! other build is never read (it would hold another translator's output), and is deleted
+//! when this build saves. The SHA-256 makes the file name a commitment to the module: a
+//! module cannot be made to find another module's code (a 64-bit hash could be collided on
+//! purpose, and a module run in the sandbox could then plant code for a module run later).
+//!
+//! **Nothing read is trusted.** Every entry carries a checksum, so a damaged or truncated
+//! file is noticed, not run. Beyond that (a file forged on purpose by someone who can
+//! write to the user's cache), a body is decoded field by field (no transmutes:
+//! [`crate::instr::codec`]), its frame layout checked against the function's type, its
+//! bytecode checked by the same [`verify`] as fresh translations (every slot inside the
+//! frame, every jump inside the code), and every function, global, table, type, segment
+//! and memory it names checked to exist: a forged file yields at worst wrong results for
+//! the module it names, never undefined behaviour or a panic. A body that fails any check
+//! is translated instead.
+//!
+//! **Format** (little-endian): the magic `WPYCODE1`, the module's SHA-256 (32 bytes), the
+//! build key (8), the entry count `n` (u32), `n` index entries (defined-function index,
+//! offset into the payload, length: u32 each; the [`checksum`]: u64), then the
+//! payload. An entry is `num_params`, `num_locals`, `frame_size`, `num_consts` (u32 each),
+//! the constants (u64 each), the instruction count (u32) and the instructions
+//! ([`Instr::encode`]).
+//!
+//! **Reading and writing.** The SHA-256 of python.wasm takes ~3 ms (7 MB), so it is
+//! computed on a helper thread while the module is decoded and instantiated; the first
+//! lookup waits for it and then reads the file's header and index. A body is read (`pread`)
+//! on the function's first call, so memory holds only what runs. Saving writes the union of
+//! what the file held and what was translated to a temporary file, then renames it over the
+//! old one: a reader sees the old file or the new one, concurrent writers lose each other's
+//! additions but never corrupt the file. The directory is kept under 512 MiB by deleting
+//! the least recently used files when saving.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+use wasmi_py_decode::{Features, Module};
+
+use crate::instr::codec::{Field, Reader};
+use crate::instr::Instr;
+use crate::translate::{verify, CompiledFunc, MAX_FRAME_SLOTS};
+
+const MAGIC: &[u8; 8] = b"WPYCODE1";
+/// Bytes before the index: magic, module hash, build key, entry count.
+const HEADER: usize = 8 + 32 + 8 + 4;
+const INDEX_ENTRY: usize = 20;
+
+/// A hash of the translator's sources (see `build.rs`).
+const CODE_STAMP: &str = env!("WASMI_PY_CODE_STAMP");
+
+/// The cache of one module: where its file is and which bodies it holds.
+pub(crate) struct ModuleCache {
+    dir: PathBuf,
+    build_key: u64,
+    /// The module's SHA-256, being computed (see the module docs).
+    hashing: Mutex<Option<JoinHandle<[u8; 32]>>>,
+    /// The file's index, read on first use.
+    file: OnceLock<CacheFile>,
+    /// A body was translated that the file lacks (or holds unusably): saving has work.
+    fresh: AtomicBool,
+    /// Bodies found in the file / not found (or unusable), for [`CodeCacheStats`].
+    hits: AtomicUsize,
+    misses: AtomicUsize,
+    /// Serialises saves of this module within the process.
+    saving: Mutex<()>,
+}
+
+/// How a module's code cache served it so far (see
+/// [`Module::code_cache_stats`](crate::Module::code_cache_stats)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeCacheStats {
+    /// Function bodies taken from the cache file.
+    pub hits: usize,
+    /// Function bodies translated because the file lacked them (or held them damaged).
+    pub misses: usize,
+}
+
+/// A module's cache file as found when first used.
+struct CacheFile {
+    module_hash: [u8; 32],
+    /// The file as opened (`None` if there was none, or it was unusable).
+    file: Option<File>,
+    /// Per defined function: its entry (payload offset, length, checksum), if the file
+    /// has one.
+    index: Box<[Option<(u64, u32, u64)>]>,
+    /// Where the payload starts in the file.
+    payload_start: u64,
+}
+
+impl ModuleCache {
+    /// The cache of the module with bytes `bytes` in `dir`; an absent or unusable file is
+    /// an empty cache. Starts hashing the bytes.
+    pub(crate) fn open(dir: &Path, bytes: Arc<[u8]>, features: Features) -> Self {
+        // If no thread can be started, the first lookup hashes.
+        let handle = std::thread::Builder::new()
+            .name("wasmi-py code cache".into())
+            .spawn(move || -> [u8; 32] { Sha256::digest(&bytes).into() })
+            .ok();
+        Self {
+            dir: dir.to_path_buf(),
+            build_key: build_key(features),
+            hashing: Mutex::new(handle),
+            file: OnceLock::new(),
+            fresh: AtomicBool::new(false),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+            saving: Mutex::new(()),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CodeCacheStats {
+        CodeCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The file's index, reading it on first use (which waits for the module's hash).
+    fn file(&self, module: &Module) -> &CacheFile {
+        self.file.get_or_init(|| {
+            let handle = self
+                .hashing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            let module_hash = match handle.map(JoinHandle::join) {
+                Some(Ok(hash)) => hash,
+                _ => Sha256::digest(module.bytes()).into(),
+            };
+            let mut file = CacheFile {
+                module_hash,
+                file: None,
+                index: vec![None; module.num_defined_functions() as usize].into_boxed_slice(),
+                payload_start: 0,
+            };
+            if let Ok(f) = File::open(self.path(&module_hash)) {
+                if file.read_index(&f, self.build_key).is_some() {
+                    // Marks the file as used, for `prune` (owners may set times on a
+                    // read-only handle; a failure only makes eviction less fair).
+                    let _ = f.set_modified(SystemTime::now());
+                    file.file = Some(f);
+                } else {
+                    file.index.fill(None);
+                }
+            }
+            file
+        })
+    }
+
+    fn path(&self, module_hash: &[u8; 32]) -> PathBuf {
+        self.dir
+            .join(format!("{}-{:016x}.code", hex(module_hash), self.build_key))
+    }
+
+    /// Defined function `defined`'s body from the file, if it holds a usable one. A miss
+    /// marks the cache as having something new to save (the caller translates).
+    pub(crate) fn lookup(&self, module: &Module, defined: u32) -> Option<CompiledFunc> {
+        let found = self
+            .file(module)
+            .read_entry(defined)
+            .and_then(|bytes| decode_entry(&bytes, module, defined));
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            self.fresh.store(true, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Writes the cache file if bodies were translated since it was read: the entries of
+    /// `compiled` (defined function, body) and those of the old file for the other
+    /// functions. `Ok(false)` if there was nothing new.
+    pub(crate) fn save<'a>(
+        &self,
+        module: &Module,
+        compiled: impl Iterator<Item = (u32, &'a CompiledFunc)>,
+    ) -> io::Result<bool> {
+        let _guard = self.saving.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.fresh.swap(false, Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let old = self.file(module);
+        let mut entries: Vec<Option<Vec<u8>>> = vec![None; old.index.len()];
+        for (defined, func) in compiled {
+            if let Some(slot) = entries.get_mut(defined as usize) {
+                let mut out = Vec::new();
+                encode_entry(func, &mut out);
+                *slot = Some(out);
+            }
+        }
+        for (defined, slot) in entries.iter_mut().enumerate() {
+            if slot.is_none() {
+                *slot = old.read_entry(defined as u32);
+            }
+        }
+        let mut index = Vec::new();
+        let mut payload = Vec::new();
+        let mut count = 0u32;
+        for (defined, entry) in entries.iter().enumerate() {
+            let Some(entry) = entry else { continue };
+            let (Ok(offset), Ok(len)) = (u32::try_from(payload.len()), u32::try_from(entry.len()))
+            else {
+                break; // a 4 GiB cache file: keep what fits
+            };
+            (defined as u32).put(&mut index);
+            offset.put(&mut index);
+            len.put(&mut index);
+            checksum(defined as u32, entry).put(&mut index);
+            payload.extend_from_slice(entry);
+            count += 1;
+        }
+        let mut file = Vec::with_capacity(HEADER + index.len() + payload.len());
+        file.extend_from_slice(MAGIC);
+        file.extend_from_slice(&old.module_hash);
+        self.build_key.put(&mut file);
+        count.put(&mut file);
+        file.extend_from_slice(&index);
+        file.extend_from_slice(&payload);
+
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.path(&old.module_hash);
+        let tmp = self.dir.join(format!(
+            ".{}.{}.tmp",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("code"),
+            std::process::id()
+        ));
+        let written = File::create(&tmp)
+            .and_then(|mut f| f.write_all(&file))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        self.remove_other_builds(&old.module_hash, &path);
+        prune(&self.dir, &path, MAX_CACHE_BYTES);
+        Ok(true)
+    }
+
+    /// Deletes this module's cache files written by other builds (never read by this one).
+    fn remove_other_builds(&self, module_hash: &[u8; 32], keep: &Path) {
+        let prefix = format!("{}-", hex(module_hash));
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.starts_with(&prefix) && name.ends_with(".code") && entry.path() != keep {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+impl CacheFile {
+    /// Reads the header and the index; `None` if the file is not this module's cache.
+    fn read_index(&mut self, file: &File, build_key: u64) -> Option<()> {
+        let mut header = [0u8; HEADER];
+        file.read_exact_at(&mut header, 0).ok()?;
+        let mut r = Reader::new(&header);
+        (r.take::<8>()? == *MAGIC).then_some(())?;
+        (r.take::<32>()? == self.module_hash).then_some(())?;
+        (u64::get(&mut r)? == build_key).then_some(())?;
+        let count = u32::get(&mut r)? as usize;
+        if count > self.index.len() {
+            return None;
+        }
+        let mut index = vec![0u8; count * INDEX_ENTRY];
+        file.read_exact_at(&mut index, HEADER as u64).ok()?;
+        let payload_start = (HEADER + index.len()) as u64;
+        let payload_len = file.metadata().ok()?.len().checked_sub(payload_start)?;
+        let mut r = Reader::new(&index);
+        for _ in 0..count {
+            let (func, offset, len) = (u32::get(&mut r)?, u32::get(&mut r)?, u32::get(&mut r)?);
+            let check = u64::get(&mut r)?;
+            if u64::from(offset) + u64::from(len) > payload_len {
+                return None;
+            }
+            *self.index.get_mut(func as usize)? = Some((u64::from(offset), len, check));
+        }
+        self.payload_start = payload_start;
+        Some(())
+    }
+
+    /// The bytes of defined function `defined`'s entry, if the file has it intact.
+    fn read_entry(&self, defined: u32) -> Option<Vec<u8>> {
+        let (offset, len, check) = (*self.index.get(defined as usize)?)?;
+        let mut bytes = vec![0u8; len as usize];
+        self.file
+            .as_ref()?
+            .read_exact_at(&mut bytes, self.payload_start + offset)
+            .ok()?;
+        (checksum(defined, &bytes) == check).then_some(bytes)
+    }
+}
+
+/// The checksum of defined function `defined`'s entry, against accidental damage (not
+/// forgery; see the module docs): a multiply-rotate hash of the function index, the
+/// length and the 8-byte words (the index, so that an entry filed under another function
+/// in a damaged index is not taken for that function's).
+fn checksum(defined: u32, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = (u64::from(defined) << 32 | bytes.len() as u64).wrapping_mul(K);
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+/// The code cache directory keeps at most this many bytes of cache files (python.wasm's
+/// is ~2-5 MB, a small module's a few KB).
+const MAX_CACHE_BYTES: u64 = 512 << 20;
+
+/// Keeps `dir`'s cache files within `limit` bytes, deleting the least recently used
+/// (oldest modification time: a file is touched whenever it is used) but never `keep`,
+/// and removes temporary files left by writers that died an hour ago or more.
+fn prune(dir: &Path, keep: &Path, limit: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let (path, Ok(meta)) = (entry.path(), entry.metadata()) else {
+            continue;
+        };
+        let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".tmp") {
+            let age = now.duration_since(modified).unwrap_or_default();
+            if age.as_secs() >= 3600 {
+                let _ = std::fs::remove_file(&path);
+            }
+        } else if name.ends_with(".code") {
+            files.push((modified, meta.len(), path));
+        }
+    }
+    let mut total: u64 = files.iter().map(|f| f.1).sum();
+    files.sort();
+    for (_, len, path) in files {
+        if total <= limit {
+            break;
+        }
+        if path != keep && std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
+}
+
+/// The build key: what, besides the module, decides the translation.
+fn build_key(features: Features) -> u64 {
+    let digest = Sha256::new()
+        .chain_update(CODE_STAMP.as_bytes())
+        .chain_update(format!("{features:?}").as_bytes())
+        .finalize();
+    let mut key = [0u8; 8];
+    key.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(key)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn encode_entry(func: &CompiledFunc, out: &mut Vec<u8>) {
+    for n in [
+        func.num_params,
+        func.num_locals,
+        func.frame_size,
+        func.num_consts,
+    ] {
+        (n as u32).put(out);
+    }
+    for c in &func.consts[..func.num_consts] {
+        c.put(out);
+    }
+    (func.ops.len() as u32).put(out);
+    for op in &func.ops {
+        op.instr.encode(out);
+    }
+}
+
+/// Decodes and checks one entry (see the module docs): `None` unless it is a body that
+/// may run as defined function `defined` of `module`.
+fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledFunc> {
+    let mut r = Reader::new(bytes);
+    let mut field = || u32::get(&mut r).map(|n| n as usize);
+    let (num_params, num_locals, frame_size, num_consts) = (field()?, field()?, field()?, field()?);
+    let ty = module.func_type(module.num_imported_functions.checked_add(defined)?)?;
+    if num_params != ty.params().len()
+        || frame_size > MAX_FRAME_SLOTS
+        || num_params + num_locals + num_consts > frame_size
+    {
+        return None;
+    }
+    let consts = (0..num_consts)
+        .map(|_| u64::get(&mut r))
+        .collect::<Option<Vec<u64>>>()?;
+    let count = u32::get(&mut r)? as usize;
+    // Every instruction takes at least its 2-byte tag: a forged count cannot make this
+    // allocate more than the entry's size.
+    let mut instrs = Vec::with_capacity(count.min(r.remaining() / 2));
+    for _ in 0..count {
+        instrs.push(Instr::decode(&mut r)?);
+    }
+    if r.remaining() != 0 || !instrs.iter().all(|i| names_exist(i, module)) {
+        return None;
+    }
+    verify(&instrs, frame_size).ok()?;
+    Some(CompiledFunc::from_parts(
+        &instrs, &consts, num_params, num_locals, frame_size,
+    ))
+}
+
+/// Whether every function, global, table, type, segment and memory `instr` names exists
+/// in `module` (the interpreter indexes the instance's lists with them).
+fn names_exist(instr: &Instr, module: &Module) -> bool {
+    let func = |f: u32| (f as usize) < module.functions.len();
+    let table = |t: u16| usize::from(t) < module.tables.len();
+    let elem = |e: u32| (e as usize) < module.elements.len();
+    let data = |d: u32| (d as usize) < module.data.len();
+    match *instr {
+        Instr::Call { func: f, .. }
+        | Instr::CopyThenCall { func: f, .. }
+        | Instr::Copy2ThenCall { func: f, .. }
+        | Instr::RefFunc { func: f, .. } => func(f),
+        Instr::CallIndirect { ty, table: t, .. } => (ty as usize) < module.types.len() && table(t),
+        Instr::GlobalGet { global, .. } | Instr::GlobalSet { global, .. } => {
+            (global as usize) < module.globals.len()
+        }
+        Instr::TableGet { table: t, .. }
+        | Instr::TableSet { table: t, .. }
+        | Instr::TableSize { table: t, .. }
+        | Instr::TableGrow { table: t, .. }
+        | Instr::TableFill { table: t, .. } => table(t),
+        Instr::TableCopy {
+            dst_table,
+            src_table,
+            ..
+        } => table(dst_table) && table(src_table),
+        Instr::TableInit {
+            table: t, elem: e, ..
+        } => table(t) && elem(u32::from(e)),
+        Instr::ElemDrop { elem: e } => elem(e),
+        Instr::MemoryInit { data: d, .. } => data(d) && !module.memories.is_empty(),
+        Instr::DataDrop { data: d } => data(d),
+        Instr::MemorySize { .. }
+        | Instr::MemoryGrow { .. }
+        | Instr::MemoryFill { .. }
+        | Instr::MemoryCopy { .. } => !module.memories.is_empty(),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instr::{Bin, Reg};
+
+    fn module(text: &str) -> Module {
+        let buf = wast::parser::ParseBuffer::new(text).unwrap();
+        let bytes = wast::parser::parse::<wast::Wat>(&buf)
+            .unwrap()
+            .encode()
+            .unwrap();
+        Module::decode(&bytes, Features::wasm2()).unwrap()
+    }
+
+    /// An entry as `encode_entry` writes it, from raw parts.
+    fn entry(params: u32, locals: u32, frame: u32, consts: &[u64], instrs: &[Instr]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for n in [params, locals, frame, consts.len() as u32] {
+            n.put(&mut out);
+        }
+        consts.iter().for_each(|c| c.put(&mut out));
+        (instrs.len() as u32).put(&mut out);
+        instrs.iter().for_each(|i| i.encode(&mut out));
+        out
+    }
+
+    const ADD: &str = r#"(module (memory 1) (global (mut i32) (i32.const 0))
+        (func (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#;
+
+    fn add(dst: Reg, lhs: Reg, rhs: Reg) -> Instr {
+        Instr::I32Add(Bin { dst, lhs, rhs })
+    }
+
+    #[test]
+    fn well_formed_entries_decode() {
+        let m = module(ADD);
+        let body = [add(2, 0, 1), Instr::Return1 { src: 2 }];
+        let func = decode_entry(&entry(2, 0, 3, &[], &body), &m, 0).unwrap();
+        assert_eq!(func.instrs(), body);
+        // What `encode_entry` writes is what was read.
+        let mut again = Vec::new();
+        encode_entry(&func, &mut again);
+        assert_eq!(again, entry(2, 0, 3, &[], &body));
+    }
+
+    #[test]
+    fn forged_entries_are_refused() {
+        let m = module(ADD);
+        let ret = Instr::Return1 { src: 2 };
+        let refused = [
+            // The frame does not match the function's type.
+            entry(1, 0, 3, &[], &[add(2, 0, 1), ret]),
+            // Params, locals and constants do not fit the frame.
+            entry(2, 1, 2, &[], &[Instr::Return]),
+            entry(2, 0, 3, &[7, 8], &[add(2, 0, 1), ret]),
+            // A slot outside the frame; a jump outside the code; falling off the end.
+            entry(2, 0, 3, &[], &[add(3, 0, 1), ret]),
+            entry(2, 0, 3, &[], &[Instr::Jump { offset: 5 }, ret]),
+            entry(2, 0, 3, &[], &[add(2, 0, 1)]),
+            // Names that do not exist: a function, a global, a table, a data segment.
+            entry(2, 0, 3, &[], &[Instr::Call { func: 1, base: 2 }, ret]),
+            entry(2, 0, 3, &[], &[Instr::GlobalGet { dst: 2, global: 1 }, ret]),
+            entry(2, 0, 3, &[], &[Instr::TableSize { dst: 2, table: 0 }, ret]),
+            entry(2, 0, 3, &[], &[Instr::DataDrop { data: 0 }, ret]),
+            // An unknown instruction tag; bytes left over.
+            [entry(2, 0, 3, &[], &[]), vec![1, 0, 0xff, 0xff]].concat(),
+            [entry(2, 0, 3, &[], &[add(2, 0, 1), ret]), vec![0]].concat(),
+        ];
+        for (i, bytes) in refused.iter().enumerate() {
+            assert!(decode_entry(bytes, &m, 0).is_none(), "case {i}");
+        }
+        // A frame larger than slot indices can address.
+        let huge = entry(2, 0, (MAX_FRAME_SLOTS + 1) as u32, &[], &[ret]);
+        assert!(decode_entry(&huge, &m, 0).is_none());
+        // No such function.
+        assert!(decode_entry(&entry(2, 0, 3, &[], &[ret]), &m, 1).is_none());
+    }
+
+    #[test]
+    fn any_single_byte_change_decodes_to_verified_code_or_nothing() {
+        // What a forger with a correct checksum can reach: never a panic, and whatever is
+        // accepted passed the checks the interpreter relies on.
+        let m = module(ADD);
+        let good = entry(
+            2,
+            1,
+            6,
+            &[5, 9],
+            &[
+                add(5, 0, 3),
+                Instr::JumpIfNez { cond: 5, offset: 2 },
+                Instr::GlobalSet { src: 4, global: 0 },
+                Instr::Return1 { src: 5 },
+            ],
+        );
+        assert!(decode_entry(&good, &m, 0).is_some());
+        for i in 0..good.len() {
+            for value in [0u8, 1, 2, 0x7f, 0x80, 0xff] {
+                let mut bad = good.clone();
+                bad[i] = value;
+                if let Some(func) = decode_entry(&bad, &m, 0) {
+                    let instrs = func.instrs();
+                    assert!(verify(&instrs, func.frame_size).is_ok());
+                    assert!(instrs.iter().all(|i| names_exist(i, &m)));
+                    assert_eq!(func.consts.len(), crate::exec::blocked_len(func.num_consts));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pruning_deletes_the_least_recently_used_files_but_not_the_new_one() {
+        let dir = std::env::temp_dir().join(format!("wasmi-py-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let day = std::time::Duration::from_secs(86_400);
+        let file = |name: &str, age_days: u32| {
+            let path = dir.join(name);
+            std::fs::write(&path, [0u8; 100]).unwrap();
+            let f = File::options().write(true).open(&path).unwrap();
+            f.set_modified(SystemTime::now() - day * age_days).unwrap();
+            path
+        };
+        let (old, older, oldest) = (file("a.code", 1), file("b.code", 2), file("c.code", 3));
+        let kept = file("new.code", 9);
+        let stale_tmp = file(".x.code.1.tmp", 1);
+        let other = file("notes.txt", 9);
+        prune(&dir, &kept, 250);
+        assert!(old.exists() && kept.exists() && other.exists());
+        assert!(!older.exists() && !oldest.exists() && !stale_tmp.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn checksums_depend_on_the_function_and_every_byte() {
+        let bytes: Vec<u8> = (0..=40).collect();
+        let base = checksum(3, &bytes);
+        assert_ne!(checksum(4, &bytes), base);
+        assert_ne!(checksum(3, &bytes[..40]), base);
+        for i in 0..bytes.len() {
+            let mut changed = bytes.clone();
+            changed[i] ^= 1;
+            assert_ne!(checksum(3, &changed), base, "byte {i}");
+        }
+    }
+}
