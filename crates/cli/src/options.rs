@@ -96,12 +96,23 @@ pub(crate) struct Sandbox {
     pub(crate) env: Vec<(String, String)>,
     pub(crate) inherit_env: bool,
     pub(crate) net: NetPolicy,
+    /// `--no-code-cache`: translate everything, read and write no code cache. (Not a
+    /// sandbox matter, but an option of both run paths like the others.)
+    pub(crate) no_code_cache: bool,
 }
 
 impl Sandbox {
+    /// The code cache directory to use, if any (see `--no-code-cache`).
+    pub(crate) fn code_cache(&self) -> Option<std::path::PathBuf> {
+        if self.no_code_cache {
+            return None;
+        }
+        wasmi_py_cpython::code_cache_dir()
+    }
+
     /// Parses the option at `args[*i]` if it is one of `--dir`, `--env`, `--inherit-env`,
-    /// `--net`, `--allow-net` (advancing `i` past a separate value); `Ok(false)` if it is
-    /// not one of them.
+    /// `--net`, `--allow-net`, `--no-code-cache` (advancing `i` past a separate value);
+    /// `Ok(false)` if it is not one of them.
     pub(crate) fn parse_option(
         &mut self,
         args: &[String],
@@ -127,6 +138,7 @@ impl Sandbox {
                 }
             }
             "--inherit-env" if inline.is_none() => self.inherit_env = true,
+            "--no-code-cache" if inline.is_none() => self.no_code_cache = true,
             "--net" => parse_net_flag(&mut self.net, flag, inline).map_err(|e| usage_error(&e))?,
             "--allow-net" => {
                 let spec = flag_value(args, i, flag, inline)?;

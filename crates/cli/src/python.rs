@@ -61,6 +61,9 @@ OPTIONS:
     --python-home DIR          The python.wasm build to use (a directory with python.wasm and
                                lib/python3.13). Default: $WASMI_PY_HOME, else the cache filled
                                by python-wasm/build.sh.
+    --no-code-cache            Neither read nor write the code cache (translated python.wasm
+                               functions kept in $WASMI_PY_CACHE/code, default
+                               ~/.cache/wasmi-py/code, for the next run's start-up).
     -h, --help                 Print this help.
 
 EXIT STATUS:
@@ -357,7 +360,8 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         Ok(i) => i,
         Err(e) => return load_failure(e),
     };
-    let runtime = match Runtime::load(install) {
+    let code_cache = opts.sandbox.code_cache();
+    let runtime = match Runtime::load(install, code_cache.as_deref()) {
         Ok(r) => r,
         Err(e) => return load_failure(e.to_string()),
     };
@@ -383,7 +387,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         inspect: opts.inspect,
         orig_argv: Some(opts.python_argv),
     };
-    match python.run_main(&main) {
+    let status = match python.run_main(&main) {
         Ok(true) => match python.finalize() {
             Ok(status) => ExitCode::from(status as u8),
             Err(ended) => ended_status(&ended),
@@ -394,7 +398,10 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
             ExitCode::from(1)
         }
         Err(ended) => ended_status(&ended),
-    }
+    };
+    // Best effort: a cache that cannot be written only means translating next time.
+    let _ = runtime.save_code_cache();
+    status
 }
 
 fn ended_status(ended: &Ended) -> ExitCode {

@@ -47,6 +47,10 @@ OPTIONS:
     --allow-net HOST[:PORT],...
                     Only these hosts (and ports): connect/send to them, bind on them, look
                     up the listed names. Repeatable.
+    --no-code-cache Neither read nor write the code cache. By default translated
+                    functions are kept in $WASMI_PY_CACHE/code (~/.cache/wasmi-py/code)
+                    and reused when the same module runs again (unused files are
+                    deleted beyond 512 MiB).
     -h, --help      Print this help.
 
 EXIT STATUS:
@@ -122,7 +126,12 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         Err(e) => return load_failure(format!("cannot read {}: {e}", opts.module)),
     };
     let engine = Engine::new(Config::default());
-    let module = match Module::new(&engine, &bytes) {
+    let code_cache = opts.sandbox.code_cache();
+    let loaded = match &code_cache {
+        Some(dir) => Module::with_code_cache(&engine, &bytes, dir),
+        None => Module::new(&engine, &bytes),
+    };
+    let module = match loaded {
         Ok(m) => m,
         Err(e) => return load_failure(format!("{}: {e}", opts.module)),
     };
@@ -169,8 +178,11 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
             opts.module
         ));
     };
-    match start.call(&mut store, &[]) {
+    let status = match start.call(&mut store, &[]) {
         Ok(_) => ExitCode::SUCCESS,
         Err(trap) => finish(&trap),
-    }
+    };
+    // Best effort: a cache that cannot be written only means translating next time.
+    let _ = module.save_code_cache();
+    status
 }

@@ -247,3 +247,47 @@ fn usage_and_load_errors() {
     assert_eq!(code, 1);
     assert!(err.contains("_start"), "{err}");
 }
+
+/// `run` with `WASMI_PY_CACHE` set to `cache`.
+fn run_cached(cache: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmi-py"))
+        .args(args)
+        .env("WASMI_PY_CACHE", cache)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn code_files(cache: &std::path::Path) -> Vec<PathBuf> {
+    match std::fs::read_dir(cache.join("code")) {
+        Ok(dir) => dir.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn code_cache_is_written_used_and_can_be_turned_off() {
+    let (dir, m) = module("cache", ECHO);
+    let m = m.to_str().unwrap();
+    let cache = dir.join("cache");
+    // The guest ends with proc_exit(2): the translated code is still saved.
+    let first = run_cached(&cache, &["run", m, "a", "b"]);
+    assert_eq!(first, (2, format!("{m}\na\nb\n")));
+    let files = code_files(&cache);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let written = std::fs::read(&files[0]).unwrap();
+    // From the cache: the same run, and the file is not rewritten (nothing new).
+    assert_eq!(run_cached(&cache, &["run", m, "a", "b"]), first);
+    assert_eq!(std::fs::read(&files[0]).unwrap(), written);
+
+    let off = dir.join("off");
+    assert_eq!(
+        run_cached(&off, &["run", "--no-code-cache", m, "a", "b"]),
+        first
+    );
+    assert!(code_files(&off).is_empty());
+}

@@ -77,15 +77,27 @@ impl Install {
         if let Some(dir) = std::env::var_os("WASMI_PY_HOME") {
             return Self::at(Path::new(&dir));
         }
-        let cache = std::env::var_os("WASMI_PY_CACHE")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wasmi-py")))
+        let cache = cache_root()
             .ok_or("cannot find python.wasm: set WASMI_PY_HOME or pass --python-home")?;
         let dir = cache.join("python-wasm/current");
         Self::at(&dir).map_err(|e| {
             format!("{e}\n  python.wasm is built by `python-wasm/build.sh` (or point --python-home / WASMI_PY_HOME at a build)")
         })
     }
+}
+
+/// wasmi-py's cache directory: `$WASMI_PY_CACHE`, else `~/.cache/wasmi-py`. It holds the
+/// python.wasm build (`python-wasm/current`) and the code cache ([`code_cache_dir`]).
+pub fn cache_root() -> Option<PathBuf> {
+    std::env::var_os("WASMI_PY_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wasmi-py")))
+}
+
+/// Where translated code is cached between runs (`Module::with_code_cache`): `code` in the
+/// [`cache_root`].
+pub fn code_cache_dir() -> Option<PathBuf> {
+    cache_root().map(|root| root.join("code"))
 }
 
 /// A directory given to the guest.
@@ -210,19 +222,29 @@ impl std::fmt::Debug for Runtime {
 
 impl Runtime {
     /// Loads python.wasm (decodes it and checks module-level rules; bodies are validated and
-    /// translated on first call).
-    pub fn load(install: Install) -> Result<Self, StartError> {
+    /// translated on first call, or taken from the code cache in `code_cache` if given:
+    /// see [`Runtime::save_code_cache`]).
+    pub fn load(install: Install, code_cache: Option<&Path>) -> Result<Self, StartError> {
         let bytes = std::fs::read(&install.wasm).map_err(|e| {
             StartError::Setup(format!("cannot read {}: {e}", install.wasm.display()))
         })?;
         let engine = Engine::new(EngineConfig::default());
-        let module = Module::new(&engine, &bytes)
-            .map_err(|e| StartError::Setup(format!("{}: {e}", install.wasm.display())))?;
+        let module = match code_cache {
+            Some(dir) => Module::with_code_cache(&engine, &bytes, dir),
+            None => Module::new(&engine, &bytes),
+        }
+        .map_err(|e| StartError::Setup(format!("{}: {e}", install.wasm.display())))?;
         Ok(Self {
             install,
             engine,
             module,
         })
+    }
+
+    /// Adds the code translated so far to the code cache given to [`Runtime::load`] (a
+    /// no-op without one, or if nothing new was translated).
+    pub fn save_code_cache(&self) -> std::io::Result<bool> {
+        self.module.save_code_cache()
     }
 
     /// The install this runtime was loaded from.

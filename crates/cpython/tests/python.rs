@@ -11,7 +11,7 @@ fn runtime() -> &'static Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         let install = Install::locate(None).unwrap_or_else(|e| panic!("{e}"));
-        Runtime::load(install).unwrap_or_else(|e| panic!("{e}"))
+        Runtime::load(install, None).unwrap_or_else(|e| panic!("{e}"))
     })
 }
 
