@@ -37,6 +37,9 @@ OPTIONS:
     --engine E           Run only engine E: wasmi-py or wasmi (e.g. for perf).
     --python-home DIR    Directory with python.wasm and lib/python3.13 (default:
                          $WASMI_PY_HOME, else ~/.cache/wasmi-py/python-wasm/current).
+    --code-cache         wasmi-py runs with its code cache warm (as `wasmi-py run` does
+                         from the second run on): the parent fills a fresh cache
+                         directory with one untimed run of each workload first.
     --list               List the workloads and exit.
     --translate          Instead of the workloads: translate every function of
                          python.wasm eagerly in each engine, in process, --reps times
@@ -231,13 +234,21 @@ const SOCKET_MODULE: &str = "wasmi_py_socket";
 /// network (`NOTCAPABLE`). None of the workloads uses sockets.
 const NOTCAPABLE: i32 = 76;
 
+/// Set for wasmi-py children with `--code-cache`: the cache directory to use.
+const CODE_CACHE_ENV: &str = "CPYTHON_BENCH_CODE_CACHE";
+
 fn run_wasmi_py(wasm: &[u8], home: &Path, argv: &[String]) -> Result<ChildOutput, String> {
     use wasmi_py_core::{Config, Engine, Linker, Module, Store, Val, ValType};
     use wasmi_py_wasi::{add_to_linker, OutputSpec, StdinSpec, WasiCtx};
 
     let t = Instant::now();
     let engine = Engine::new(Config::default());
-    let module = Module::new(&engine, wasm).map_err(|e| format!("wasmi-py: {e}"))?;
+    let code_cache = std::env::var_os(CODE_CACHE_ENV).map(PathBuf::from);
+    let module = match &code_cache {
+        Some(dir) => Module::with_code_cache(&engine, wasm, dir),
+        None => Module::new(&engine, wasm),
+    }
+    .map_err(|e| format!("wasmi-py: {e}"))?;
     let compile_ns = ns(t);
 
     let t = Instant::now();
@@ -297,6 +308,11 @@ fn run_wasmi_py(wasm: &[u8], home: &Path, argv: &[String]) -> Result<ChildOutput
         },
     };
     drop(store);
+    // Untimed, as in `wasmi-py run` after the guest has ended (only the warm-up runs
+    // translate anything).
+    module
+        .save_code_cache()
+        .map_err(|e| format!("wasmi-py: saving the code cache: {e}"))?;
     let stdout = std::mem::take(&mut *out.lock().unwrap());
     let stderr = std::mem::take(&mut *err.lock().unwrap());
     Ok(ChildOutput {
@@ -431,6 +447,8 @@ struct Options {
     home: Option<PathBuf>,
     workloads: Vec<String>,
     translate: bool,
+    /// wasmi-py's children use this (warm) code cache directory.
+    code_cache: Option<PathBuf>,
 }
 
 /// Every workload: `startup`, then the scripts in `workloads/` by name.
@@ -456,6 +474,7 @@ fn parse_options(args: &[String]) -> Result<Option<Options>, String> {
         home: None,
         workloads: Vec::new(),
         translate: false,
+        code_cache: None,
     };
     let all = all_workloads()?;
     let mut i = 0;
@@ -484,6 +503,11 @@ fn parse_options(args: &[String]) -> Result<Option<Options>, String> {
             "--engine" => opts.engines = vec![Engine::parse(&value("--engine")?)?],
             "--python-home" => opts.home = Some(PathBuf::from(value("--python-home")?)),
             "--translate" => opts.translate = true,
+            "--code-cache" => {
+                let dir = std::env::temp_dir()
+                    .join(format!("cpython-bench-code-cache-{}", std::process::id()));
+                opts.code_cache = Some(dir);
+            }
             "--list" => {
                 for w in &all {
                     println!("{w}");
@@ -522,16 +546,26 @@ struct Run {
     stdout: Vec<u8>,
 }
 
-fn spawn_child(engine: Engine, workload: &str, home: &Path) -> Result<Run, String> {
+fn spawn_child(
+    engine: Engine,
+    workload: &str,
+    home: &Path,
+    code_cache: Option<&Path>,
+) -> Result<Run, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?;
-    let t = Instant::now();
-    let output = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .arg("--child")
         .arg(engine.name())
         .arg("--python-home")
         .arg(home)
         .arg(workload)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    if let (Engine::WasmiPy, Some(dir)) = (engine, code_cache) {
+        command.env(CODE_CACHE_ENV, dir);
+    }
+    let t = Instant::now();
+    let output = command
         .output()
         .map_err(|e| format!("cannot spawn a child: {e}"))?;
     let wall_ns = ns(t);
@@ -666,6 +700,19 @@ fn parent_main(args: &[String]) -> Result<ExitCode, String> {
         cpu_model(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    if let Some(dir) = &opts.code_cache {
+        // Warm-up: one untimed run of each workload fills the cache.
+        let _ = std::fs::remove_dir_all(dir);
+        if engines.contains(&Engine::WasmiPy) {
+            for workload in &opts.workloads {
+                spawn_child(Engine::WasmiPy, workload, &home, Some(dir))?;
+            }
+        }
+        println!(
+            "wasmi-py: code cache warm (in {}, filled by one untimed run of each workload)",
+            dir.display()
+        );
+    }
     let ticks_before = cpu_ticks();
 
     // runs[w][e] = the runs of workload w on engine e.
@@ -692,7 +739,7 @@ fn parent_main(args: &[String]) -> Result<ExitCode, String> {
                         engine.name()
                     );
                 }
-                match spawn_child(engine, workload, &home) {
+                match spawn_child(engine, workload, &home, opts.code_cache.as_deref()) {
                     Ok(run) => runs[w][e].push(run),
                     Err(msg) => {
                         if progress {
@@ -880,6 +927,9 @@ fn parent_main(args: &[String]) -> Result<ExitCode, String> {
     }
     for f in &failures {
         println!("\nFAILED: {f}");
+    }
+    if let Some(dir) = &opts.code_cache {
+        let _ = std::fs::remove_dir_all(dir);
     }
     Ok(if differing.is_empty() && failures.is_empty() {
         ExitCode::SUCCESS
