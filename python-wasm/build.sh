@@ -80,7 +80,7 @@ DROP_FROM_STDLIB=(idlelib tkinter turtledemo turtle.py ensurepip/_bundled
                   "config-$PY_MAJMIN-wasm32-wasi/python.o")
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-RECIPE_FILES=(build.sh Setup.local _wasisocket.c wasm_info.py)
+RECIPE_FILES=(build.sh Setup.local _wasisocket.c _wasmi_py.py wasm_info.py)
 if [[ -d $SCRIPT_DIR/patches ]]; then
   while IFS= read -r p; do RECIPE_FILES+=("patches/$p"); done \
     < <(cd "$SCRIPT_DIR/patches" && find . -type f -name '*.patch' -printf '%P\n' | LC_ALL=C sort)
@@ -507,6 +507,13 @@ for d in "${DROP_FROM_STDLIB[@]}"; do
 done
 # only optimization level 0 is used (python without -O); drop -O/-OO byte code
 find "$LIBDST" -name '*.opt-[12].pyc' -delete
+# The wasmi-py prelude (see _wasmi_py.py), with unchecked-hash byte code like the rest
+# of the stdlib: the host imports it instead of compiling its source at every start-up.
+cp "$SCRIPT_DIR/_wasmi_py.py" "$LIBDST/_wasmi_py.py"
+run "$BUILD_PYTHON" -I -B -c 'import py_compile, sys
+py_compile.compile(sys.argv[1], doraise=True,
+                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)' \
+  "$LIBDST/_wasmi_py.py"
 mkdir -p "$LIBDST/site-packages"
 printf '%s\n' \
   '# wasmi-py: make the stock _socket use real host sockets (python-wasm/_wasisocket.c)' \

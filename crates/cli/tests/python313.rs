@@ -344,3 +344,32 @@ fn dash_x_skips_the_first_line_and_dash_reads_stdin() {
     assert_eq!(out.status, 0, "stderr: {}", out.stderr);
     assert_eq!(out.stdout, "['-', 'a', '-c']\n");
 }
+
+#[test]
+fn the_prelude_comes_from_the_standard_library_and_cannot_be_shadowed() {
+    // python-wasm/build.sh installs the prelude (module `_wasmi_py`) with its byte code;
+    // the host imports it from there (not from PYTHONPATH) instead of compiling it.
+    let dir = scratch("prelude");
+    std::fs::write(
+        dir.join("_wasmi_py.py"),
+        "raise SystemExit('a _wasmi_py on PYTHONPATH was imported')\n",
+    )
+    .unwrap();
+    let pythonpath = format!("PYTHONPATH={}", dir.display());
+    let out = wasmi_py(
+        &dir,
+        &[
+            "--env",
+            &pythonpath,
+            "-c",
+            "import sys; m = sys.modules['_wasmi_py']; print(m.__spec__.origin, m.__cached__)",
+        ],
+        None,
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "/usr/local/lib/python3.13/_wasmi_py.py \
+         /usr/local/lib/python3.13/__pycache__/_wasmi_py.cpython-313.pyc\n"
+    );
+}

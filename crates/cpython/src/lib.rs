@@ -33,8 +33,13 @@ pub use wasmi_py_socket::{AllowEntry, NetPolicy};
 use wasmi_py_wasi::WasiCtx;
 pub use wasmi_py_wasi::{OutputSpec, StdinSpec};
 
-/// The Python source of the prelude (see `prelude.py`).
-const PRELUDE: &str = include_str!("prelude.py");
+/// The Python source of the prelude, module `_wasmi_py`. `python-wasm/build.sh` also
+/// installs it into the standard library with its byte code; see [`prelude_loader`].
+const PRELUDE: &str = include_str!("../../../python-wasm/_wasmi_py.py");
+
+/// The standard library directory, below [`Install::home`] on the host and below
+/// `/usr/local` in the guest.
+const STDLIB: &str = "lib/python3.13";
 
 /// The import module of the socket host functions (see `docs/socket-abi.md`).
 const SOCKET_MODULE: &str = wasmi_py_socket::MODULE;
@@ -56,7 +61,7 @@ impl Install {
         if !wasm.is_file() {
             return Err(format!("no python.wasm in {}", dir.display()));
         }
-        if !dir.join("lib/python3.13").is_dir() {
+        if !dir.join(STDLIB).is_dir() {
             return Err(format!(
                 "no lib/python3.13 (the standard library) in {}",
                 dir.display()
@@ -210,6 +215,8 @@ pub struct Runtime {
     install: Install,
     engine: Engine,
     module: Module,
+    /// The install's standard library holds this host's prelude (see [`prelude_loader`]).
+    prelude_installed: bool,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -235,6 +242,7 @@ impl Runtime {
         }
         .map_err(|e| StartError::Setup(format!("{}: {e}", install.wasm.display())))?;
         Ok(Self {
+            prelude_installed: prelude_installed(&install.home),
             install,
             engine,
             module,
@@ -289,7 +297,9 @@ impl Runtime {
         python
             .initialize(&config.python_options)
             .map_err(StartError::Init)?;
-        let ok = python.run(&prelude_loader()).map_err(StartError::Init)?;
+        let ok = python
+            .run(&prelude_loader(self.prelude_installed))
+            .map_err(StartError::Init)?;
         if !ok {
             return Err(StartError::Setup(
                 "the wasmi-py prelude failed (see stderr)".into(),
@@ -589,11 +599,31 @@ pub struct Main {
     pub orig_argv: Option<Vec<String>>,
 }
 
+/// Whether `home`'s standard library holds this host's prelude: the same source as
+/// [`PRELUDE`] (`build.sh` installs it with its byte code; an older build has none or
+/// another version).
+fn prelude_installed(home: &Path) -> bool {
+    std::fs::read(home.join(STDLIB).join("_wasmi_py.py")).is_ok_and(|b| b == PRELUDE.as_bytes())
+}
+
 /// The code that installs the prelude as module `_wasmi_py` without leaving names in
-/// `__main__`. The module object comes from `type(sys)` (the module type): importing
-/// `types` for `ModuleType` was ~1 ms of every start-up (about 3 ms by `-X importtime`),
-/// and nothing else on a script's path imports it.
-fn prelude_loader() -> String {
+/// `__main__`.
+///
+/// If the standard library holds it (`installed`), it is imported from there, from its
+/// byte code: compiling the prelude's source took ~10 ms of every start-up. `sys.path`
+/// is only the standard library meanwhile, so that nothing on `PYTHONPATH` can stand in
+/// for it. Otherwise (a python.wasm built before the prelude was installed, or for
+/// another version of it) the source compiled into the host is compiled in the guest,
+/// into a module object from `type(sys)` (the module type; importing `types` for
+/// `ModuleType` was ~1 ms).
+fn prelude_loader(installed: bool) -> String {
+    if installed {
+        return format!(
+            "(lambda sys, path: (setattr(sys, 'path', [{}]), __import__('_wasmi_py'), \
+             setattr(sys, 'path', path)))(__import__('sys'), __import__('sys').path)",
+            py_str(&format!("/usr/local/{STDLIB}"))
+        );
+    }
     format!(
         "__import__('sys').modules['_wasmi_py'] = type(__import__('sys'))('_wasmi_py'); \
          exec(compile({}, '<wasmi-py prelude>', 'exec'), __import__('sys').modules['_wasmi_py'].__dict__)",
@@ -667,6 +697,23 @@ mod tests {
     fn python_literals_escape_everything_that_matters() {
         assert_eq!(py_str("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
         assert_eq!(py_list(&["x".into(), "y z".into()]), "[\"x\", \"y z\"]");
+    }
+
+    #[test]
+    fn the_installed_prelude_is_used_only_if_it_is_this_hosts() {
+        let home = std::env::temp_dir().join(format!("wasmi-py-prelude-{}", std::process::id()));
+        let lib = home.join(STDLIB);
+        std::fs::create_dir_all(&lib).unwrap();
+        assert!(!prelude_installed(&home), "none installed");
+        std::fs::write(
+            lib.join("_wasmi_py.py"),
+            PRELUDE.replace("def main(", "def main2("),
+        )
+        .unwrap();
+        assert!(!prelude_installed(&home), "another version");
+        std::fs::write(lib.join("_wasmi_py.py"), PRELUDE).unwrap();
+        assert!(prelude_installed(&home));
+        std::fs::remove_dir_all(&home).unwrap();
     }
 
     #[test]
