@@ -135,16 +135,54 @@ def _interact(namespace, banner):
     compile_command = console.compile
 
     def compile_and_register(source, filename, symbol):
-        compiled = compile_command(source, filename, symbol)
+        try:
+            compiled = compile_command(source, filename, symbol)
+        except SyntaxError as e:
+            # codeop compiles the input with extra newlines and as incomplete input, which
+            # can move the reported position (`1 +`: none, so no caret; `for x in y`: one
+            # column early). python3's REPL parses the lines as entered: that error wins
+            # when it is the same one.
+            try:
+                compile(source + "\n", filename, symbol)
+            except SyntaxError as entered:
+                if entered.msg == e.msg:
+                    raise entered from None
+            raise
         if compiled is not None:
             linecache._register_code(compiled, source, filename)
         return compiled
 
+    def run_pending():
+        """What python3's REPL does with a statement still open at the end of input:
+        it ends there (an error if it is incomplete)."""
+        source = "\n".join(console.buffer)
+        console.resetbuffer()
+        sys.stderr.write("\n")
+        try:
+            compiled = compile(source + "\n", console.filename, "single")
+        except SyntaxError:
+            console.showsyntaxerror(console.filename, source=source)
+            return
+        linecache._register_code(compiled, source, console.filename)
+        console.runcode(compiled)
+
     console.compile = compile_and_register
     # On a stdin that is not a terminal, python3 writes the prompts to stderr (stdout
     # keeps only what the statements print); input() would write them to stdout.
+    read = console.raw_input
     if sys.stdin is not None and not sys.stdin.isatty():
-        console.raw_input = _read_line
+        read = _read_line
+
+    def read_line(prompt):
+        try:
+            return read(prompt)
+        except EOFError:
+            if not console.buffer:
+                raise
+        run_pending()
+        return read(sys.ps1)
+
+    console.raw_input = read_line
     console.interact(banner=text if banner else "", exitmsg="")
 
 

@@ -305,6 +305,32 @@ fn dash_i_without_a_program_runs_the_repl_on_piped_stdin() {
          1/0\n    ~^~\nZeroDivisionError: division by zero\n>>> ... >>> >>> \n"
     );
 
+    // Syntax errors point where python3's REPL points (codeop alone gives no caret for
+    // `1 +` and one a column early for `for x in y`).
+    let out = wasmi_py(&dir, &["-i", "-q"], Some("1 +\nfor x in y\n"));
+    assert_eq!(
+        out.stderr,
+        ">>>   File \"<stdin>\", line 1\n    1 +\n       ^\nSyntaxError: invalid syntax\n\
+         >>>   File \"<stdin>\", line 1\n    for x in y\n              ^\n\
+         SyntaxError: expected ':'\n>>> \n"
+    );
+    // A statement still open at the end of input ends there: it runs, or is an error.
+    let out = wasmi_py(
+        &dir,
+        &["-i", "-q"],
+        Some("for x in range(2):\n  print(x)\n"),
+    );
+    assert_eq!(
+        (out.stdout.as_str(), out.stderr.as_str()),
+        ("0\n1\n", ">>> ... ... \n>>> \n")
+    );
+    let out = wasmi_py(&dir, &["-i", "-q"], Some("(1,\n"));
+    assert_eq!(
+        out.stderr,
+        ">>> ... \n  File \"<stdin>\", line 1\n    (1,\n    ^\n\
+         SyntaxError: '(' was never closed\n>>> \n"
+    );
+
     // `-i -` is the same, with sys.argv[0] '-'; the REPL's SystemExit is the status.
     let out = wasmi_py(
         &dir,
