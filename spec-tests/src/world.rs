@@ -50,6 +50,12 @@ impl World {
     /// Compiles and instantiates a module; it becomes the current one (and `id`'s).
     pub fn instantiate(&mut self, bytes: &[u8], id: Option<&str>) -> Result<Instance, Error> {
         let module = Module::new(&self.engine, bytes)?;
+        // Every function of every module of the suites (translated eagerly) must come back
+        // unchanged through the code cache's encoding: a broken encoding is a bug here,
+        // not a property of the module.
+        if let Err(e) = module.check_code_cache_round_trip() {
+            panic!("code cache round trip: {e}");
+        }
         // The start function is metered like an invocation.
         self.store.set_fuel(Some(INVOKE_FUEL));
         let instance = self.linker.instantiate(&mut self.store, &module)?;

@@ -373,6 +373,21 @@ fn prune(dir: &Path, keep: &Path, limit: u64) {
     }
 }
 
+/// Encodes `func` (defined function `defined` of `module`) as the cache stores it and
+/// decodes it back: an error unless the result is the same function.
+pub(crate) fn round_trip(module: &Module, defined: u32, func: &CompiledFunc) -> Result<(), String> {
+    let mut bytes = Vec::new();
+    encode_entry(func, &mut bytes);
+    let back = decode_entry(&bytes, module, defined)
+        .ok_or_else(|| format!("function {defined}: its cache entry is refused"))?;
+    let layout = |f: &CompiledFunc| (f.num_params, f.num_locals, f.num_consts, f.frame_size);
+    if back.instrs() != func.instrs() || back.consts != func.consts || layout(&back) != layout(func)
+    {
+        return Err(format!("function {defined}: decoded differently"));
+    }
+    Ok(())
+}
+
 /// The build key: what, besides the module, decides the translation.
 fn build_key(features: Features) -> u64 {
     let digest = Sha256::new()

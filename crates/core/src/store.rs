@@ -216,6 +216,22 @@ impl Module {
         self.inner.cache.as_ref().map(ModuleCache::stats)
     }
 
+    /// Checks that every body translated so far comes back unchanged through the code
+    /// cache's encoding (as [`Module::save_code_cache`] writes it and a later load reads
+    /// it); returns how many were checked. For tests: the spec runner checks every module
+    /// of the suites.
+    #[doc(hidden)]
+    pub fn check_code_cache_round_trip(&self) -> Result<usize, String> {
+        let mut checked = 0;
+        for (i, slot) in self.inner.compiled.iter().enumerate() {
+            if let Some(Ok(code)) = slot.get() {
+                crate::cache::round_trip(&self.inner.module, i as u32, code)?;
+                checked += 1;
+            }
+        }
+        Ok(checked)
+    }
+
     /// Validates and translates every function body now (what a lazy engine defers).
     pub fn compile_all(&self) -> Result<(), Error> {
         for i in 0..self.inner.module.num_defined_functions() {
