@@ -11,8 +11,9 @@
 //! **Which file.** `DIR/<sha256 of the module bytes>-<build key>.code`. The build key
 //! hashes the enabled features and `WASMI_PY_CODE_STAMP`, a hash of the decoder's,
 //! validator's and translator's sources computed by `build.rs`: a file written by any
-//! other build is never read (it would hold another translator's output), and is deleted
-//! when this build saves. The SHA-256 makes the file name a commitment to the module: a
+//! other build is never read (it would hold another translator's output). It is not
+//! deleted either (two builds used in turn would evict each other's files on every run):
+//! unused files go when the directory outgrows its limit (below). The SHA-256 makes the file name a commitment to the module: a
 //! module cannot be made to find another module's code (a 64-bit hash could be collided on
 //! purpose, and a module run in the sandbox could then plant code for a module run later).
 //!
@@ -250,24 +251,8 @@ impl ModuleCache {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
-        self.remove_other_builds(&old.module_hash, &path);
         prune(&self.dir, &path, MAX_CACHE_BYTES);
         Ok(true)
-    }
-
-    /// Deletes this module's cache files written by other builds (never read by this one).
-    fn remove_other_builds(&self, module_hash: &[u8; 32], keep: &Path) {
-        let prefix = format!("{}-", hex(module_hash));
-        let Ok(dir) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in dir.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if name.starts_with(&prefix) && name.ends_with(".code") && entry.path() != keep {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
     }
 }
 
