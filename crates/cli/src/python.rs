@@ -42,6 +42,8 @@ WHAT THE GUEST SEES:
     - the current directory, read-write, at its own absolute path; it is Python's cwd;
     - the script's directory, read-write, at its own absolute path;
     - every --dir; nothing else of the host file system;
+    - `/` and the directories above those, read-only and holding only the way to them (as
+      python3 sees them, `os.listdir('/')` and `os.path.exists('/home')` work);
     - no network, unless --net or --allow-net gives some: without it, connecting, binding,
       listening, sending datagrams and name lookups raise PermissionError naming the flag
       (local socket pairs, e.g. for asyncio, always work).

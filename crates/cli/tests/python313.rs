@@ -399,3 +399,34 @@ fn the_prelude_comes_from_the_standard_library_and_cannot_be_shadowed() {
          /usr/local/lib/python3.13/__pycache__/_wasmi_py.cpython-313.pyc\n"
     );
 }
+
+#[test]
+fn slash_and_the_directories_above_the_mapped_ones_exist_read_only() {
+    // As for python3, `/` exists, and so does every directory above the current one; they
+    // hold only the way to the mapped directories, and nothing can be created in them.
+    let dir = scratch("vroot");
+    let out = wasmi_py(
+        &dir,
+        &[
+            "-c",
+            "import os, pathlib, sys
+cwd = os.getcwd()
+parent = os.path.dirname(cwd)
+print(os.path.isdir('/'), os.path.ismount('/'), pathlib.Path('/').resolve())
+print(os.path.isdir(parent), os.listdir(parent) == [os.path.basename(cwd)])
+print('usr' in os.listdir('/'), os.path.exists('/etc/passwd'))
+try:
+    os.mkdir(os.path.join(parent, 'new'))
+except PermissionError:
+    print('read-only')
+os.makedirs(parent, exist_ok=True)
+print([p for p, _, _ in os.walk('/usr')][:2])",
+        ],
+        None,
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "True True /\nTrue True\nTrue False\nread-only\n['/usr', '/usr/local']\n"
+    );
+}

@@ -268,7 +268,9 @@ impl Runtime {
             .stdin(config.stdin)
             .stdout(config.stdout)
             .stderr(config.stderr)
-            .preopen_dir(&self.install.home, "/usr/local", true);
+            .preopen_dir(&self.install.home, "/usr/local", true)
+            // `/` and the directories above the mapped ones exist, as for python3.
+            .virtual_root(true);
         for (k, v) in &config.env {
             builder = builder.env(k, v);
         }

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use cap_std::ambient_authority;
 
 use crate::fdtable::{
-    filetype_of, DirEntry, Entry, FdTable, Socket, SocketEntry, Stdio, StdioKind,
+    filetype_of, DirEntry, Entry, FdTable, Socket, SocketEntry, Stdio, StdioKind, VirtualDirEntry,
 };
 use crate::types::filetype;
+use crate::vroot::VirtualTree;
 
 /// Where the guest's standard input comes from.
 #[derive(Debug, Clone, Default)]
@@ -81,6 +82,7 @@ pub struct WasiCtxBuilder {
     stdin: StdinSpec,
     stdout: OutputSpec,
     stderr: OutputSpec,
+    virtual_root: bool,
 }
 
 impl WasiCtxBuilder {
@@ -137,6 +139,15 @@ impl WasiCtxBuilder {
             guest: guest.into(),
             read_only,
         });
+        self
+    }
+
+    /// Also preopens `/` (after the other directories): a read-only directory tree of no
+    /// host directory, holding the guest paths of the other preopens and their ancestors,
+    /// so that `/`, `/home` above a preopened `/home/u` and the like exist and can be
+    /// listed (see `vroot.rs`). Nothing if a directory is already preopened at `/`.
+    pub fn virtual_root(mut self, enable: bool) -> Self {
+        self.virtual_root = enable;
         self
     }
 
@@ -198,6 +209,8 @@ impl WasiCtxBuilder {
         table.push(Entry::Stdio(input(self.stdin)?))?;
         table.push(Entry::Stdio(output(self.stdout, 1)?))?;
         table.push(Entry::Stdio(output(self.stderr, 2)?))?;
+        let virtual_root = (self.virtual_root && !self.dirs.iter().any(|d| d.guest == "/"))
+            .then(|| Arc::new(VirtualTree::new(self.dirs.iter().map(|d| d.guest.as_str()))));
         for d in self.dirs {
             let dir =
                 cap_std::fs::Dir::open_ambient_dir(&d.host, ambient_authority()).map_err(|e| {
@@ -210,6 +223,14 @@ impl WasiCtxBuilder {
                 dir,
                 preopen: Some(d.guest),
                 read_only: d.read_only,
+                listing: None,
+            }))?;
+        }
+        if let Some(tree) = virtual_root {
+            table.push(Entry::Virtual(VirtualDirEntry {
+                tree,
+                node: VirtualTree::ROOT,
+                preopen: Some("/".to_owned()),
                 listing: None,
             }))?;
         }

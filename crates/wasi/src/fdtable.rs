@@ -31,6 +31,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::errno::Errno;
 use crate::types::filetype;
+use crate::vroot::VirtualTree;
 
 /// One open guest descriptor.
 pub enum Entry {
@@ -40,6 +41,9 @@ pub enum Entry {
     File(FileEntry),
     /// A directory capability.
     Dir(DirEntry),
+    /// A directory of the virtual root (`/` and the directories above the preopens; see
+    /// `vroot.rs`): no host directory behind it.
+    Virtual(VirtualDirEntry),
     /// A host socket.
     Socket(SocketEntry),
 }
@@ -105,6 +109,18 @@ pub struct DirEntry {
     /// Whether the guest may only read beneath it (`--dir …:ro`).
     pub read_only: bool,
     /// The listing `fd_readdir` pages through; refreshed whenever it is asked for cookie 0.
+    pub listing: Option<Vec<DirListEntry>>,
+}
+
+/// A directory of the virtual root.
+pub struct VirtualDirEntry {
+    /// The tree it is part of.
+    pub tree: Arc<VirtualTree>,
+    /// Its node in the tree.
+    pub node: usize,
+    /// `Some("/")` for the preopened root; `None` for one opened with `path_open`.
+    pub preopen: Option<String>,
+    /// The listing `fd_readdir` pages through.
     pub listing: Option<Vec<DirListEntry>>,
 }
 
@@ -218,7 +234,7 @@ impl Entry {
                 _ => filetype::UNKNOWN,
             },
             Entry::File(f) => f.filetype,
-            Entry::Dir(_) => filetype::DIRECTORY,
+            Entry::Dir(_) | Entry::Virtual(_) => filetype::DIRECTORY,
             Entry::Socket(s) => s.filetype(),
         }
     }
@@ -266,7 +282,7 @@ impl Entry {
                     Ok(Readiness::Host(f.file.as_raw_fd()))
                 }
             }
-            Entry::Dir(_) => Err(Errno::BADF),
+            Entry::Dir(_) | Entry::Virtual(_) => Err(Errno::BADF),
             Entry::Socket(s) => Ok(Readiness::Host(s.socket.fd().as_raw_fd())),
         }
     }

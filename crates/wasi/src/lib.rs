@@ -101,13 +101,15 @@ mod mem;
 mod poll;
 mod preview1;
 pub mod types;
+pub mod vroot;
 
 pub use ctx::{OutputSpec, PreopenSocket, StdinSpec, WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use fdtable::{
     DirEntry, DirListEntry, Entry, FdTable, FileEntry, Readiness, Socket, SocketEntry, Stdio,
-    StdioKind,
+    StdioKind, VirtualDirEntry,
 };
 pub use linker::{add_to_linker, MODULE, SIGNATURES};
 pub use mem::{GuestMemory, IoVec};
 pub use preview1::WasiResult;
+pub use vroot::VirtualTree;

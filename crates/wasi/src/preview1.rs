@@ -22,12 +22,14 @@ use crate::ctx::WasiCtx;
 use crate::errno::Errno;
 use crate::fdtable::{
     filetype_of, DirEntry, DirListEntry, Entry, FileEntry, Socket, SocketEntry, Stdio, StdioKind,
+    VirtualDirEntry,
 };
 use crate::host;
 use crate::mem::{GuestMemory, IoVec};
 use crate::types::{
     self, fdflags, filetype, fstflags, lookupflags, oflags, rights, whence, Fdstat, Filestat,
 };
+use crate::vroot::VirtualTree;
 
 /// The result of a WASI function.
 pub type WasiResult<T = ()> = Result<T, Errno>;
@@ -207,6 +209,22 @@ fn check_fstflags(flags: u32) -> WasiResult<u16> {
 /// A duplicate of a descriptor as a `File` (to use `File`'s methods on directories etc.).
 fn dup_file(fd: std::os::fd::BorrowedFd<'_>) -> WasiResult<File> {
     Ok(File::from(fd.try_clone_to_owned()?))
+}
+
+/// The listing of a virtual directory for `fd_readdir`: `.`, `..`, then the subdirectories
+/// by name.
+fn list_virtual(tree: &VirtualTree, node: usize) -> Vec<DirListEntry> {
+    let dir = |name: &[u8], node: usize| DirListEntry {
+        name: name.to_vec(),
+        ino: VirtualTree::ino(node),
+        filetype: filetype::DIRECTORY,
+    };
+    let mut out = vec![dir(b".", node), dir(b"..", tree.parent(node))];
+    out.extend(
+        tree.children(node)
+            .map(|(name, child)| dir(name.as_bytes(), child)),
+    );
+    out
 }
 
 /// A directory listing for `fd_readdir`: `.`, `..`, then the entries in host order.
@@ -452,7 +470,7 @@ impl WasiCtx {
                     rights_inheriting: base,
                 }
             }
-            Entry::Dir(_) => Fdstat {
+            Entry::Dir(_) | Entry::Virtual(_) => Fdstat {
                 filetype: filetype::DIRECTORY,
                 flags: 0,
                 rights_base: rights::DIRECTORY,
@@ -520,7 +538,7 @@ impl WasiCtx {
                 s.nonblock = nonblock;
                 Ok(())
             }
-            Entry::Dir(_) => {
+            Entry::Dir(_) | Entry::Virtual(_) => {
                 if flags & (fixed | fdflags::APPEND) != 0 {
                     return Err(Errno::INVAL);
                 }
@@ -552,6 +570,7 @@ impl WasiCtx {
         let st = match self.table.get(fd)? {
             Entry::File(f) => filestat(&f.file.metadata()?),
             Entry::Dir(d) => cap_filestat(&d.dir.dir_metadata()?),
+            Entry::Virtual(v) => v.tree.filestat(v.node),
             Entry::Stdio(s) => match &s.kind {
                 StdioKind::Host {
                     file, filetype: ft, ..
@@ -616,6 +635,7 @@ impl WasiCtx {
                 dup = dup_file(d.dir.as_fd())?;
                 &dup
             }
+            Entry::Virtual(_) => return Err(Errno::PERM),
             Entry::Stdio(Stdio {
                 kind: StdioKind::Host { file, .. },
                 ..
@@ -679,7 +699,7 @@ impl WasiCtx {
                 let file = &f.file;
                 read_scatter(m, &iovs, |b| (&mut &*file).read(b))?
             }
-            Entry::Dir(_) => return Err(Errno::ISDIR),
+            Entry::Dir(_) | Entry::Virtual(_) => return Err(Errno::ISDIR),
             Entry::Socket(s) => {
                 if s.socket.is_listener() {
                     return Err(Errno::NOTCONN);
@@ -752,7 +772,7 @@ impl WasiCtx {
                 }
                 write_gather(m, &iovs, &mut &f.file)?
             }
-            Entry::Dir(_) => return Err(Errno::BADF),
+            Entry::Dir(_) | Entry::Virtual(_) => return Err(Errno::BADF),
             Entry::Socket(s) => {
                 if s.socket.is_listener() {
                     return Err(Errno::NOTCONN);
@@ -789,6 +809,10 @@ impl WasiCtx {
             Entry::Dir(DirEntry {
                 preopen: Some(name),
                 ..
+            })
+            | Entry::Virtual(VirtualDirEntry {
+                preopen: Some(name),
+                ..
             }) => {
                 let len = u32::try_from(name.len())?;
                 m.check_array(out, 1, types::PRESTAT_SIZE)?;
@@ -809,6 +833,10 @@ impl WasiCtx {
     ) -> WasiResult {
         match self.table.get(fd)? {
             Entry::Dir(DirEntry {
+                preopen: Some(name),
+                ..
+            })
+            | Entry::Virtual(VirtualDirEntry {
                 preopen: Some(name),
                 ..
             }) => {
@@ -838,11 +866,21 @@ impl WasiCtx {
     ) -> WasiResult {
         m.check_array(buf, buf_len, 1)?;
         m.check_array(bufused, 1, 4)?;
-        let d = self.table.dir_mut(fd)?;
-        if cookie == 0 || d.listing.is_none() {
-            d.listing = Some(list_dir(&d.dir)?);
-        }
-        let listing = d.listing.as_deref().unwrap_or_default();
+        let listing = match self.table.get_mut(fd)? {
+            Entry::Dir(d) => {
+                if cookie == 0 || d.listing.is_none() {
+                    d.listing = Some(list_dir(&d.dir)?);
+                }
+                d.listing.as_deref().unwrap_or_default()
+            }
+            Entry::Virtual(v) => {
+                if cookie == 0 || v.listing.is_none() {
+                    v.listing = Some(list_virtual(&v.tree, v.node));
+                }
+                v.listing.as_deref().unwrap_or_default()
+            }
+            _ => return Err(Errno::NOTDIR),
+        };
         let cap = buf_len as usize;
         let mut out = Vec::with_capacity(cap.min(64 * 1024));
         let start = usize::try_from(cookie).unwrap_or(usize::MAX);
@@ -890,7 +928,7 @@ impl WasiCtx {
                 kind: StdioKind::Host { file, .. },
                 ..
             }) => (&*file).seek(pos)?,
-            Entry::Dir(_) => return Err(Errno::BADF),
+            Entry::Dir(_) | Entry::Virtual(_) => return Err(Errno::BADF),
             _ => return Err(Errno::SPIPE),
         };
         m.write_u64(out, new)
@@ -905,8 +943,20 @@ impl WasiCtx {
         self.table.dir(fd)
     }
 
-    /// The directory of `fd` for an operation that changes something beneath it.
+    /// The virtual directory `fd` is, if it is one (see `vroot.rs`).
+    fn virtual_dir(&self, fd: u32) -> Option<&VirtualDirEntry> {
+        match self.table.get(fd) {
+            Ok(Entry::Virtual(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The directory of `fd` for an operation that changes something beneath it
+    /// (`EPERM` beneath a read-only preopen or in the virtual root).
     fn dir_for_write(&self, fd: u32) -> WasiResult<&DirEntry> {
+        if self.virtual_dir(fd).is_some() {
+            return Err(Errno::PERM);
+        }
         let d = self.table.dir(fd)?;
         if d.read_only {
             return Err(Errno::PERM);
@@ -922,6 +972,14 @@ impl WasiCtx {
         path: u32,
         len: u32,
     ) -> WasiResult {
+        if let Some(v) = self.virtual_dir(fd) {
+            // What exists is reported as existing (`mkdir -p /home` works); nothing new.
+            let path = guest_path(m, path, len)?;
+            return Err(match v.tree.resolve(v.node, path) {
+                Ok(_) => Errno::EXIST,
+                Err(_) => Errno::PERM,
+            });
+        }
         let d = self.dir_for_write(fd)?;
         let path = guest_path(m, path, len)?;
         d.dir.create_dir(path)?;
@@ -938,6 +996,12 @@ impl WasiCtx {
         len: u32,
         out: u32,
     ) -> WasiResult {
+        if let Some(v) = self.virtual_dir(fd) {
+            let path = guest_path(m, path, len)?;
+            m.check_array(out, 1, types::FILESTAT_SIZE)?;
+            let st = v.tree.filestat(v.tree.resolve(v.node, path)?);
+            return m.write(out, &st.to_bytes());
+        }
         let d = self.dir(fd)?;
         let path = guest_path(m, path, len)?;
         m.check_array(out, 1, types::FILESTAT_SIZE)?;
@@ -1041,6 +1105,28 @@ impl WasiCtx {
             return Err(Errno::INVAL);
         }
         m.check_array(out, 1, 4)?;
+        if let Some(v) = self.virtual_dir(fd) {
+            // Only its directories can be opened, only for reading.
+            let path = guest_path(m, path, len)?;
+            let node = v.tree.resolve(v.node, path);
+            let changes = oflags & (oflags::CREAT | oflags::TRUNC) != 0
+                || rights_base & rights::FD_WRITE != 0
+                || fdflags & fdflags::APPEND != 0;
+            let node = match (node, changes) {
+                (Ok(_), true) if oflags & oflags::EXCL != 0 => return Err(Errno::EXIST),
+                (Ok(_), true) => return Err(Errno::ISDIR),
+                (Err(Errno::NOENT), true) => return Err(Errno::PERM),
+                (result, _) => result?,
+            };
+            let entry = Entry::Virtual(VirtualDirEntry {
+                tree: v.tree.clone(),
+                node,
+                preopen: None,
+                listing: None,
+            });
+            let new_fd = self.table.push(entry)?;
+            return m.write_u32(out, new_fd);
+        }
         let d = self.dir(fd)?;
         let path = guest_path(m, path, len)?;
         let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
@@ -1145,6 +1231,12 @@ impl WasiCtx {
         buf_len: u32,
         bufused: u32,
     ) -> WasiResult {
+        if let Some(v) = self.virtual_dir(fd) {
+            // Virtual directories are no symbolic links.
+            let path = guest_path(m, path, len)?;
+            v.tree.resolve(v.node, path)?;
+            return Err(Errno::INVAL);
+        }
         let d = self.dir(fd)?;
         let path = guest_path(m, path, len)?;
         m.check_array(buf, buf_len, 1)?;
@@ -1366,8 +1458,8 @@ fn positioned_file(entry: &Entry, offset: u64, access: Access) -> Result<&FileEn
         (Entry::File(f), Access::Write) if !f.writable => Err(Errno::BADF),
         (Entry::File(_), _) if offset > i64::MAX as u64 => Err(Errno::INVAL),
         (Entry::File(f), _) => Ok(f),
-        (Entry::Dir(_), Access::Read) => Err(Errno::ISDIR),
-        (Entry::Dir(_), Access::Write) => Err(Errno::BADF),
+        (Entry::Dir(_) | Entry::Virtual(_), Access::Read) => Err(Errno::ISDIR),
+        (Entry::Dir(_) | Entry::Virtual(_), Access::Write) => Err(Errno::BADF),
         _ => Err(Errno::SPIPE),
     }
 }

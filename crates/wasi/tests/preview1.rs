@@ -947,3 +947,109 @@ fn hostile_arguments_never_panic() {
     }
     assert!(calls > 1000);
 }
+
+/// All entries of directory `fd`, read with one large buffer.
+fn list(g: &mut Guest, fd: u32) -> Vec<(u64, u8, String)> {
+    let buf = g.reserve(4096);
+    assert_eq!(
+        g.call_vals(
+            "fd_readdir",
+            &[
+                Val::I32(fd as i32),
+                Val::I32(buf as i32),
+                Val::I32(4096),
+                Val::I64(0),
+                Val::I32(OUT as i32)
+            ]
+        ),
+        Errno::SUCCESS
+    );
+    let used = g.u32_at(OUT);
+    parse_dirents(&g.read(buf, used))
+        .into_iter()
+        .map(|(_, ino, ty, name)| (ino, ty, name))
+        .collect()
+}
+
+#[test]
+fn the_virtual_root_holds_the_preopens_ancestors_and_nothing_else() {
+    let t = TempDir::new("vroot");
+    std::fs::write(t.path().join("real.txt"), "x").unwrap();
+    let ctx = WasiCtx::builder()
+        .preopen_dir(t.path(), "/home/u/proj", false)
+        .preopen_dir(t.path(), "/usr/local", true)
+        .virtual_root(true)
+        .build()
+        .unwrap();
+    let mut g = Guest::new(ctx);
+    // fd 5 is the root, after the two directories; nothing after it.
+    assert_eq!(g.call("fd_prestat_get", &[5, OUT]), Errno::SUCCESS);
+    assert_eq!(g.u32_at(OUT + 4), 1);
+    let buf = g.reserve(8);
+    assert_eq!(g.call("fd_prestat_dir_name", &[5, buf, 1]), Errno::SUCCESS);
+    assert_eq!(g.read(buf, 1), b"/");
+    assert_eq!(g.call("fd_prestat_get", &[6, OUT]), Errno::BADF);
+
+    let names = |entries: Vec<(u64, u8, String)>| -> Vec<String> {
+        assert!(entries.iter().all(|e| e.1 == types::filetype::DIRECTORY));
+        entries.into_iter().map(|e| e.2).collect()
+    };
+    let root = list(&mut g, 5);
+    assert_eq!(names(root.clone()), [".", "..", "home", "usr"]);
+    assert_eq!(root[0].0, root[1].0, "/.. is /");
+    let home_u = g.open_dir(5, "home/u").unwrap();
+    assert_eq!(names(list(&mut g, home_u)), [".", "..", "proj"]);
+    // `..` cannot go above `/`; names outside the tree do not exist.
+    let up = g.open_dir(home_u, "../../../..").unwrap();
+    assert_eq!(names(list(&mut g, up)), [".", "..", "home", "usr"]);
+    assert_eq!(g.open_dir(5, "etc"), Err(Errno::NOENT));
+    assert_eq!(g.open(5, "home/u/proj/real.txt"), Err(Errno::NOENT));
+    assert_eq!(g.open_dir(5, "/etc"), Err(Errno::PERM));
+
+    // stat: directories with their own inodes.
+    let st = g.stat(5, "home", true).unwrap();
+    assert_eq!(st[16], types::filetype::DIRECTORY);
+    assert_eq!(g.stat(5, "nope", true), Err(Errno::NOENT));
+    assert_eq!(g.call("fd_filestat_get", &[home_u, OUT]), Errno::SUCCESS);
+    assert_eq!(g.read(OUT + 16, 1)[0], types::filetype::DIRECTORY);
+    assert_ne!(
+        g.u64_at(OUT + 8),
+        u64::from_le_bytes(st[8..16].try_into().unwrap())
+    );
+
+    // Read-only, with mkdir of what exists reporting that it exists.
+    assert_eq!(g.path_op("path_create_directory", 5, "home"), Errno::EXIST);
+    assert_eq!(g.path_op("path_create_directory", 5, "new"), Errno::PERM);
+    assert_eq!(g.create(5, "f"), Err(Errno::PERM));
+    assert_eq!(g.path_op("path_remove_directory", 5, "home"), Errno::PERM);
+    assert_eq!(g.path_op("path_unlink_file", 5, "home"), Errno::PERM);
+    assert_eq!(g.rename(5, "home", 5, "h"), Errno::PERM);
+    assert_eq!(g.symlink("x", 5, "s"), Errno::PERM);
+    assert_eq!(g.readlink(5, "home"), Err(Errno::INVAL));
+    assert_eq!(g.read_fd(5, 4), Err(Errno::ISDIR));
+    assert_eq!(g.write_fd(5, b"x"), Err(Errno::BADF));
+    assert_eq!(
+        g.open_with(5, b"usr", 0, 0, types::rights::FD_WRITE, 0),
+        Err(Errno::ISDIR)
+    );
+    // The preopens themselves are unchanged.
+    assert_eq!(g.open(3, "real.txt").map(|_| ()), Ok(()));
+}
+
+#[test]
+fn no_virtual_root_unless_asked_or_when_slash_is_mapped() {
+    let t = TempDir::new("vroot-off");
+    let ctx = WasiCtx::builder()
+        .preopen_dir(t.path(), "/work", false)
+        .build()
+        .unwrap();
+    let mut g = Guest::new(ctx);
+    assert_eq!(g.call("fd_prestat_get", &[4, OUT]), Errno::BADF);
+    let ctx = WasiCtx::builder()
+        .preopen_dir(t.path(), "/", false)
+        .virtual_root(true)
+        .build()
+        .unwrap();
+    let mut g = Guest::new(ctx);
+    assert_eq!(g.call("fd_prestat_get", &[4, OUT]), Errno::BADF);
+}
