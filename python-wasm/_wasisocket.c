@@ -13,9 +13,9 @@
  * constants the stock `_socket` lacks on WASI.  `install()` puts all of that
  * into the stock `_socket` module, so that the unchanged `socket.py` (and with
  * it http.client, urllib, socketserver, asyncio, ...) uses it.  build.sh adds
- * a site-packages/_wasmi_py_socket.pth that calls install() at start-up
- * (before any user code can import socket); the stock `_socket` stays built
- * in and keeps everything install() does not replace.
+ * a sitecustomize module (python-wasm/sitecustomize.py) that calls install()
+ * at start-up (before any user code can import socket); the stock `_socket`
+ * stays built in and keeps everything install() does not replace.
  *
  * Python-level constants are the stock `_socket`'s on wasm32-wasi (wasi-libc
  * values: AF_INET 1, SOCK_STREAM 6, SOL_SOCKET 0x7fffffff, ...); this module
@@ -2697,8 +2697,8 @@ PyDoc_STRVAR(install_doc,
 "install() -> bool\n\n"
 "Make the stock _socket module use this module's socket type, resolver and\n"
 "helpers, so that the standard socket module works with real host sockets.\n"
-"Must run before socket is imported (site-packages/_wasmi_py_socket.pth does\n"
-"it at start-up). Idempotent; returns True if it changed _socket.");
+"Must run before socket is imported (the sitecustomize module does it at\n"
+"start-up). Idempotent; returns True if it changed _socket.");
 
 static PyObject *
 wps_install(PyObject *module, PyObject *Py_UNUSED(ignored))

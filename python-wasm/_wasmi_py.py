@@ -13,8 +13,9 @@
 import sys
 
 # Real host sockets for the standard socket module (python-wasm/_wasisocket.c). The
-# stdlib's site-packages/_wasmi_py_socket.pth already did this at start-up; doing it again
-# is a no-op, and covers a start-up without site.
+# stdlib's sitecustomize (python-wasm/sitecustomize.py) already did this at start-up;
+# doing it again is a no-op, and covers a start-up without site (or with a user's own
+# sitecustomize first on sys.path).
 try:
     import _wasisocket
 

@@ -70,17 +70,18 @@ SOCKET_IMPORTS=(sock_open sock_bind sock_listen sock_accept4 sock_connect sock_s
                 sock_sendto sock_recvfrom sock_shutdown sock_getsockname sock_getpeername
                 sock_setsockopt sock_getsockopt sock_socketpair sock_dup
                 getaddrinfo getnameinfo gethostname)
-# site-packages/$SOCKET_PTH runs `_wasisocket.install()` at start-up (site.py
-# executes `import` lines of .pth files), before user code can import socket:
-# the stock _socket then uses _wasisocket's socket type and resolver.
-SOCKET_PTH=_wasmi_py_socket.pth
+# wasmi-py's own modules in the standard library, each with its byte code:
+# sitecustomize.py (run by `site` at start-up: `_wasisocket.install()`, so the stock
+# _socket uses real host sockets before user code can import socket) and _wasmi_py.py
+# (the host's prelude, imported instead of compiled at every start-up).
+STDLIB_ADDITIONS=(sitecustomize.py _wasmi_py.py)
 # Dropped from the installed stdlib (not usable or not needed on WASI).
 DROP_FROM_STDLIB=(idlelib tkinter turtledemo turtle.py ensurepip/_bundled
                   "config-$PY_MAJMIN-wasm32-wasi/libpython$PY_MAJMIN.a"
                   "config-$PY_MAJMIN-wasm32-wasi/python.o")
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-RECIPE_FILES=(build.sh Setup.local _wasisocket.c _wasmi_py.py wasm_info.py)
+RECIPE_FILES=(build.sh Setup.local _wasisocket.c "${STDLIB_ADDITIONS[@]}" wasm_info.py)
 if [[ -d $SCRIPT_DIR/patches ]]; then
   while IFS= read -r p; do RECIPE_FILES+=("patches/$p"); done \
     < <(cd "$SCRIPT_DIR/patches" && find . -type f -name '*.patch' -printf '%P\n' | LC_ALL=C sort)
@@ -507,17 +508,16 @@ for d in "${DROP_FROM_STDLIB[@]}"; do
 done
 # only optimization level 0 is used (python without -O); drop -O/-OO byte code
 find "$LIBDST" -name '*.opt-[12].pyc' -delete
-# The wasmi-py prelude (see _wasmi_py.py), with unchecked-hash byte code like the rest
-# of the stdlib: the host imports it instead of compiling its source at every start-up.
-cp "$SCRIPT_DIR/_wasmi_py.py" "$LIBDST/_wasmi_py.py"
-run "$BUILD_PYTHON" -I -B -c 'import py_compile, sys
+# wasmi-py's additions (see STDLIB_ADDITIONS), with unchecked-hash byte code like the
+# rest of the stdlib.
+for f in "${STDLIB_ADDITIONS[@]}"; do
+  cp "$SCRIPT_DIR/$f" "$LIBDST/$f"
+  run "$BUILD_PYTHON" -I -B -c 'import py_compile, sys
 py_compile.compile(sys.argv[1], doraise=True,
                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)' \
-  "$LIBDST/_wasmi_py.py"
+    "$LIBDST/$f"
+done
 mkdir -p "$LIBDST/site-packages"
-printf '%s\n' \
-  '# wasmi-py: make the stock _socket use real host sockets (python-wasm/_wasisocket.c)' \
-  'import _wasisocket; _wasisocket.install()' > "$LIBDST/site-packages/$SOCKET_PTH"
 
 cp "$HOSTDIR/python.wasm" "$STAGE/python.wasm"
 cp "$HOSTDIR/python-debug.wasm" "$STAGE/python-debug.wasm"

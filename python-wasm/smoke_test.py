@@ -45,7 +45,7 @@ import _socket, socket
 print("socket", socket.AF_INET, socket.SOCK_STREAM, hasattr(_socket, "socket"))
 import _wasisocket as w
 assert w.abi_version() == 1 == w.ABI_VERSION
-assert socket.socket.__mro__[1] is w.socket, "site-packages/_wasmi_py_socket.pth installed it"
+assert socket.socket.__mro__[1] is w.socket, "sitecustomize installed it"
 assert socket.gethostname() == "smoke-host", socket.gethostname()
 try:
     socket.socket(socket.AF_INET, socket.SOCK_STREAM)
