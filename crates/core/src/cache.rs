@@ -23,9 +23,14 @@
 //! [`crate::instr::codec`]), its frame layout checked against the function's type, its
 //! bytecode checked by the same [`verify`] as fresh translations (every slot inside the
 //! frame, every jump inside the code), and every function, global, table, type, segment
-//! and memory it names checked to exist: a forged file yields at worst wrong results for
-//! the module it names, never undefined behaviour or a panic. A body that fails any check
-//! is translated instead.
+//! and memory it names checked to exist: the interpreter's unchecked accesses (slots,
+//! jumps) stay in bounds, so a forged file cannot cause undefined behaviour. It can make
+//! the module it names misbehave like any wrongly translated code: wrong results, a loop,
+//! or a value of the wrong type reaching one of the checked lookups (a table entry
+//! forged as a function reference, host arguments past the value stack), which abort the
+//! process. Making that impossible would mean validating the body again, the work the
+//! cache saves; the checksums make it a matter of deliberate forgery by someone who can
+//! already write the user's files. A body that fails any check is translated instead.
 //!
 //! **Format** (little-endian): the magic `WPYCODE1`, the module's SHA-256 (32 bytes), the
 //! build key (8), the entry count `n` (u32), `n` index entries (defined-function index,
