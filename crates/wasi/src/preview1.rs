@@ -349,7 +349,7 @@ impl WasiCtx {
         }
         match self.table.get(fd)? {
             Entry::File(_) => Ok(()),
-            Entry::Dir(_) => Err(Errno::BADF),
+            Entry::Dir(_) | Entry::Virtual(_) => Err(Errno::BADF),
             _ => Err(Errno::SPIPE),
         }
     }
@@ -379,7 +379,7 @@ impl WasiCtx {
                 }
                 Ok(())
             }
-            Entry::Dir(_) => Err(Errno::BADF),
+            Entry::Dir(_) | Entry::Virtual(_) => Err(Errno::BADF),
             _ => Err(Errno::SPIPE),
         }
     }
@@ -397,6 +397,8 @@ impl WasiCtx {
                 file = dup_file(d.dir.as_fd())?;
                 &file
             }
+            // Nothing of it is stored anywhere.
+            Entry::Virtual(_) => return Ok(()),
             Entry::Stdio(Stdio {
                 kind: StdioKind::Host { file, .. },
                 ..
@@ -603,7 +605,7 @@ impl WasiCtx {
                 f.file.set_len(size)?;
                 Ok(())
             }
-            Entry::File(_) | Entry::Dir(_) => Err(Errno::BADF),
+            Entry::File(_) | Entry::Dir(_) | Entry::Virtual(_) => Err(Errno::BADF),
             _ => Err(Errno::INVAL),
         }
     }

@@ -1028,6 +1028,19 @@ fn the_virtual_root_holds_the_preopens_ancestors_and_nothing_else() {
     assert_eq!(g.readlink(5, "home"), Err(Errno::INVAL));
     assert_eq!(g.read_fd(5, 4), Err(Errno::ISDIR));
     assert_eq!(g.write_fd(5, b"x"), Err(Errno::BADF));
+    // As for a host directory: no file operations, and nothing to sync.
+    assert_eq!(g.call("fd_sync", &[5]), Errno::SUCCESS);
+    assert_eq!(
+        g.call_vals("fd_filestat_set_size", &[Val::I32(5), Val::I64(0)]),
+        Errno::BADF
+    );
+    assert_eq!(
+        g.call_vals(
+            "fd_advise",
+            &[Val::I32(5), Val::I64(0), Val::I64(0), Val::I32(0)]
+        ),
+        Errno::BADF
+    );
     assert_eq!(
         g.open_with(5, b"usr", 0, 0, types::rights::FD_WRITE, 0),
         Err(Errno::ISDIR)
