@@ -24,6 +24,14 @@ try:
 except (ImportError, AttributeError):
     pass
 
+# The user's program is compiled without the builtin compile()'s first step, whose first
+# use creates the ast module's ~120 types (~14 ms under wasmi-py; python3 compiles a
+# script or -c through the C API and never pays it). The builtin on other builds.
+try:
+    from _wasmi_helpers import compile as _compile
+except ImportError:
+    _compile = compile
+
 
 def main(
     mode, target, argv, path0, cwd, skip_first_line=False, inspect=False, orig_argv=None
@@ -81,15 +89,15 @@ def _run(mode, target, namespace, skip_first_line):
             source = source[newline:] if newline >= 0 else b""
         namespace["__file__"] = target
         namespace["__cached__"] = None
-        compiled = compile(source, target, "exec")
+        compiled = _compile(source, target, "exec")
     elif mode == "command":
-        compiled = compile(target, "<string>", "exec")
+        compiled = _compile(target, "<string>", "exec")
         # As python3.13 -c: tracebacks show the lines of the command.
         import linecache
 
         linecache._register_code(compiled, target, "<string>")
     elif mode == "stdin":
-        compiled = compile(sys.stdin.read(), "<stdin>", "exec")
+        compiled = _compile(sys.stdin.read(), "<stdin>", "exec")
     else:
         raise ValueError(f"unknown mode {mode!r}")
     exec(compiled, namespace)

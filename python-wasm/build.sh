@@ -81,7 +81,8 @@ DROP_FROM_STDLIB=(idlelib tkinter turtledemo turtle.py ensurepip/_bundled
                   "config-$PY_MAJMIN-wasm32-wasi/python.o")
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-RECIPE_FILES=(build.sh Setup.local _wasisocket.c "${STDLIB_ADDITIONS[@]}" wasm_info.py)
+RECIPE_FILES=(build.sh Setup.local _wasisocket.c _wasmi_helpers.c "${STDLIB_ADDITIONS[@]}"
+              wasm_info.py)
 if [[ -d $SCRIPT_DIR/patches ]]; then
   while IFS= read -r p; do RECIPE_FILES+=("patches/$p"); done \
     < <(cd "$SCRIPT_DIR/patches" && find . -type f -name '*.patch' -printf '%P\n' | LC_ALL=C sort)
@@ -446,6 +447,7 @@ tar -xJf "$DL/$PY_ORIG" -C "$WORK"
 SOURCE_DATE_EPOCH=$(stat -c %Y "$SRC/Include/patchlevel.h")
 export SOURCE_DATE_EPOCH
 cp "$SCRIPT_DIR/_wasisocket.c" "$SRC/Modules/_wasisocket.c"
+cp "$SCRIPT_DIR/_wasmi_helpers.c" "$SRC/Modules/_wasmi_helpers.c"
 if [[ -d $SCRIPT_DIR/patches ]]; then
   for p in "${RECIPE_FILES[@]}"; do
     [[ $p == patches/* ]] || continue
@@ -639,7 +641,7 @@ manifest = {
     "required_exports": E["M_EXPORTS"].split(),
     "allowed_import_modules": E["M_ALLOWED"].split(),
 }
-for need in ("zlib", "_bz2", "_lzma", "_wasisocket", "_socket", "binascii", "select", "_md5", "_sha1", "_sha2", "_sha3", "_blake2"):
+for need in ("zlib", "_bz2", "_lzma", "_wasisocket", "_wasmi_helpers", "_socket", "binascii", "select", "_md5", "_sha1", "_sha2", "_sha3", "_blake2"):
     if need not in builtins:
         sys.exit(f"module {need} is not compiled in (Modules/config.c)")
 tmp = stage / "manifest.json.tmp"

@@ -430,3 +430,39 @@ print([p for p, _, _ in os.walk('/usr')][:2])",
         "True True /\nTrue True\nTrue False\nread-only\n['/usr', '/usr/local']\n"
     );
 }
+
+#[test]
+fn the_prelude_compiles_programs_as_the_builtin_compile_does() {
+    // _wasmi_helpers.compile (python-wasm/_wasmi_helpers.c) skips only the builtin's
+    // "is it an ast.AST" check; everything else must be the builtin's.
+    let dir = scratch("helpers-compile");
+    let check = r##"
+import _wasmi_helpers as h, _wasmi_py
+assert _wasmi_py._compile is h.compile
+sources = ["x = 1\nprint(x + 2)\n", "def f(a, *, b=2):\n    return a + b\n", "async def g():\n    await h\n",
+           b"# -*- coding: latin-1 -*-\ns = '\xe9'\n", "# -*- coding: latin-1 -*-\ns = '\xe9'\n",
+           "from __future__ import annotations\ndef f(x: int) -> int: ...\n", b"\xef\xbb\xbfy = 2\n"]
+for src in sources:
+    for mode in ("exec", "single") if isinstance(src, str) and src.count("\n") == 1 else ("exec",):
+        a, b = compile(src, "f.py", mode), h.compile(src, "f.py", mode)
+        assert (a.co_code, a.co_consts, a.co_names, a.co_filename) == (b.co_code, b.co_consts, b.co_names, b.co_filename), src
+        assert a.co_flags == b.co_flags, (src, a.co_flags, b.co_flags)
+assert h.compile("1 + 2", "e", "eval").co_code == compile("1 + 2", "e", "eval").co_code
+for bad in ["x = (1,\n", "print(x +)\n", "a\0b\n", b"\xff\n"]:
+    errors = []
+    for c in (compile, h.compile):
+        try:
+            c(bad, "bad.py", "exec")
+        except SyntaxError as e:
+            errors.append((type(e), e.msg, e.lineno, e.offset, e.text))
+    assert len(errors) == 2 and errors[0] == errors[1], errors
+print("same")
+"##;
+    let out = wasmi_py(&dir, &["-c", check], None);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0, "same\n"),
+        "{}",
+        out.stderr
+    );
+}
