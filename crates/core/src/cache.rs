@@ -61,7 +61,7 @@ use sha2::{Digest, Sha256};
 use wasmi_py_decode::{Features, Module};
 
 use crate::instr::codec::{Field, Reader};
-use crate::instr::Instr;
+use crate::instr::{Entity, Instr};
 use crate::translate::{verify, CompiledFunc, MAX_FRAME_SLOTS};
 
 const MAGIC: &[u8; 8] = b"WPYCODE1";
@@ -364,15 +364,16 @@ fn prune(dir: &Path, keep: &Path, limit: u64) {
 }
 
 /// Encodes `func` (defined function `defined` of `module`) as the cache stores it and
-/// decodes it back: an error unless the result is the same function.
+/// decodes it back: an error unless the result is the same function, i.e. encodes to
+/// the same bytes (the encoding holds every field of the bytecode and the frame layout).
 pub(crate) fn round_trip(module: &Module, defined: u32, func: &CompiledFunc) -> Result<(), String> {
     let mut bytes = Vec::new();
     encode_entry(func, &mut bytes);
     let back = decode_entry(&bytes, module, defined)
         .ok_or_else(|| format!("function {defined}: its cache entry is refused"))?;
-    let layout = |f: &CompiledFunc| (f.num_params, f.num_locals, f.num_consts, f.frame_size);
-    if back.instrs() != func.instrs() || back.consts != func.consts || layout(&back) != layout(func)
-    {
+    let mut again = Vec::new();
+    encode_entry(&back, &mut again);
+    if again != bytes {
         return Err(format!("function {defined}: decoded differently"));
     }
     Ok(())
@@ -443,44 +444,23 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
     ))
 }
 
-/// Whether every function, global, table, type, segment and memory `instr` names exists
-/// in `module` (the interpreter indexes the instance's lists with them).
+/// Whether every entity `instr` names exists in `module` (the interpreter indexes the
+/// instance's lists with them).
 fn names_exist(instr: &Instr, module: &Module) -> bool {
-    let func = |f: u32| (f as usize) < module.functions.len();
-    let table = |t: u16| usize::from(t) < module.tables.len();
-    let elem = |e: u32| (e as usize) < module.elements.len();
-    let data = |d: u32| (d as usize) < module.data.len();
-    match *instr {
-        Instr::Call { func: f, .. }
-        | Instr::CopyThenCall { func: f, .. }
-        | Instr::Copy2ThenCall { func: f, .. }
-        | Instr::RefFunc { func: f, .. } => func(f),
-        Instr::CallIndirect { ty, table: t, .. } => (ty as usize) < module.types.len() && table(t),
-        Instr::GlobalGet { global, .. } | Instr::GlobalSet { global, .. } => {
-            (global as usize) < module.globals.len()
+    let below = |i: u32, n: usize| (i as usize) < n;
+    let mut exist = true;
+    instr.for_each_entity(|entity| {
+        exist &= match entity {
+            Entity::Func(f) => below(f, module.functions.len()),
+            Entity::Global(g) => below(g, module.globals.len()),
+            Entity::Table(t) => below(u32::from(t), module.tables.len()),
+            Entity::Type(t) => below(t, module.types.len()),
+            Entity::Elem(e) => below(e, module.elements.len()),
+            Entity::Data(d) => below(d, module.data.len()),
+            Entity::Memory => !module.memories.is_empty(),
         }
-        Instr::TableGet { table: t, .. }
-        | Instr::TableSet { table: t, .. }
-        | Instr::TableSize { table: t, .. }
-        | Instr::TableGrow { table: t, .. }
-        | Instr::TableFill { table: t, .. } => table(t),
-        Instr::TableCopy {
-            dst_table,
-            src_table,
-            ..
-        } => table(dst_table) && table(src_table),
-        Instr::TableInit {
-            table: t, elem: e, ..
-        } => table(t) && elem(u32::from(e)),
-        Instr::ElemDrop { elem: e } => elem(e),
-        Instr::MemoryInit { data: d, .. } => data(d) && !module.memories.is_empty(),
-        Instr::DataDrop { data: d } => data(d),
-        Instr::MemorySize { .. }
-        | Instr::MemoryGrow { .. }
-        | Instr::MemoryFill { .. }
-        | Instr::MemoryCopy { .. } => !module.memories.is_empty(),
-        _ => true,
-    }
+    });
+    exist
 }
 
 #[cfg(test)]
@@ -497,15 +477,13 @@ mod tests {
         Module::decode(&bytes, Features::wasm2()).unwrap()
     }
 
-    /// An entry as `encode_entry` writes it, from raw parts.
+    /// The entry `encode_entry` writes for a body with these parts (which need not be
+    /// consistent: `from_parts` checks nothing).
     fn entry(params: u32, locals: u32, frame: u32, consts: &[u64], instrs: &[Instr]) -> Vec<u8> {
+        let [params, locals, frame] = [params, locals, frame].map(|n| n as usize);
+        let func = CompiledFunc::from_parts(instrs, consts, params, locals, frame);
         let mut out = Vec::new();
-        for n in [params, locals, frame, consts.len() as u32] {
-            n.put(&mut out);
-        }
-        consts.iter().for_each(|c| c.put(&mut out));
-        (instrs.len() as u32).put(&mut out);
-        instrs.iter().for_each(|i| i.encode(&mut out));
+        encode_entry(&func, &mut out);
         out
     }
 
@@ -532,6 +510,9 @@ mod tests {
     fn forged_entries_are_refused() {
         let m = module(ADD);
         let ret = Instr::Return1 { src: 2 };
+        let mut unknown_tag = entry(2, 0, 3, &[], &[Instr::Return]);
+        let n = unknown_tag.len();
+        unknown_tag[n - 2..].copy_from_slice(&u16::MAX.to_le_bytes());
         let refused = [
             // The frame does not match the function's type.
             entry(1, 0, 3, &[], &[add(2, 0, 1), ret]),
@@ -547,8 +528,9 @@ mod tests {
             entry(2, 0, 3, &[], &[Instr::GlobalGet { dst: 2, global: 1 }, ret]),
             entry(2, 0, 3, &[], &[Instr::TableSize { dst: 2, table: 0 }, ret]),
             entry(2, 0, 3, &[], &[Instr::DataDrop { data: 0 }, ret]),
-            // An unknown instruction tag; bytes left over.
-            [entry(2, 0, 3, &[], &[]), vec![1, 0, 0xff, 0xff]].concat(),
+            // An unknown instruction tag (a `Return`'s, which is its whole encoding,
+            // replaced); bytes left over.
+            unknown_tag,
             [entry(2, 0, 3, &[], &[add(2, 0, 1), ret]), vec![0]].concat(),
         ];
         for (i, bytes) in refused.iter().enumerate() {

@@ -24,6 +24,25 @@ use crate::trap::TrapCode;
 /// A frame slot index, relative to the frame pointer.
 pub type Reg = u16;
 
+/// A module entity an instruction names (see [`Instr::for_each_entity`]): the interpreter
+/// looks each up in the instance's lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    /// A function (imported or defined), by module index.
+    Func(u32),
+    Global(u32),
+    Table(u16),
+    /// A function type, by module type index.
+    Type(u32),
+    /// An element segment.
+    Elem(u32),
+    /// A data segment.
+    Data(u32),
+    /// Memory 0 (loads and stores do not count: without a memory they trap on the
+    /// bounds check).
+    Memory,
+}
+
 /// What a slot field of an instruction is (see [`Instr::visit_regs_mut`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegUse {
@@ -478,6 +497,104 @@ macro_rules! define_instr {
                     }
                     RegUse::CallBase => {}
                 });
+            }
+
+            /// Calls `f` with every module entity the instruction names: the one list of
+            /// them (the code cache checks that each exists before running a body it read;
+            /// see [`Entity`]). No wildcard arm, so a new instruction has to be listed.
+            pub fn for_each_entity(&self, mut f: impl FnMut(Entity)) {
+                use Entity::*;
+                match *self {
+                    $( Self::$name(_) => {} )*
+                    Self::Call { func, .. }
+                    | Self::CopyThenCall { func, .. }
+                    | Self::Copy2ThenCall { func, .. }
+                    | Self::RefFunc { func, .. } => f(Func(func)),
+                    Self::CallIndirect { ty, table, .. } => {
+                        f(Type(ty));
+                        f(Table(table));
+                    }
+                    Self::GlobalGet { global, .. } | Self::GlobalSet { global, .. } => {
+                        f(Global(global))
+                    }
+                    Self::TableGet { table, .. }
+                    | Self::TableSet { table, .. }
+                    | Self::TableSize { table, .. }
+                    | Self::TableGrow { table, .. }
+                    | Self::TableFill { table, .. } => f(Table(table)),
+                    Self::TableCopy { dst_table, src_table, .. } => {
+                        f(Table(dst_table));
+                        f(Table(src_table));
+                    }
+                    Self::TableInit { table, elem, .. } => {
+                        f(Table(table));
+                        f(Elem(u32::from(elem)));
+                    }
+                    Self::ElemDrop { elem } => f(Elem(elem)),
+                    Self::MemoryInit { data, .. } => {
+                        f(Data(data));
+                        f(Memory);
+                    }
+                    Self::DataDrop { data } => f(Data(data)),
+                    Self::MemorySize { .. }
+                    | Self::MemoryGrow { .. }
+                    | Self::MemoryFill { .. }
+                    | Self::MemoryCopy { .. } => f(Memory),
+                    Self::Trap(_)
+                    | Self::Copy { .. }
+                    | Self::Copy2 { .. }
+                    | Self::I32LoadAdd { .. }
+                    | Self::I32Load8UAdd { .. }
+                    | Self::I32StoreAdd { .. }
+                    | Self::I32AddStore { .. }
+                    | Self::I32AddShl { .. }
+                    | Self::JumpIfLoadI32Eq { .. }
+                    | Self::JumpIfLoadI32Ne { .. }
+                    | Self::JumpIfLoadNez { .. }
+                    | Self::JumpIfLoadEqz { .. }
+                    | Self::I32StoreThenAdd(..)
+                    | Self::I32AddThenAdd(..)
+                    | Self::I32AddThenLoad(..)
+                    | Self::I32AddThenLoad16U(..)
+                    | Self::I32Load16UThenShrU(..)
+                    | Self::I32LoadThenLoad { .. }
+                    | Self::I32AddThenStore(..)
+                    | Self::I32StoreThenJumpIfNez { .. }
+                    | Self::JumpToTableAnd { .. }
+                    | Self::CopyThenJump { .. }
+                    | Self::Jump { .. }
+                    | Self::JumpIfNez { .. }
+                    | Self::JumpIfEqz { .. }
+                    | Self::JumpIfI32Eq { .. }
+                    | Self::JumpIfI32Ne { .. }
+                    | Self::JumpIfI32LtS { .. }
+                    | Self::JumpIfI32LtU { .. }
+                    | Self::JumpIfI32GtS { .. }
+                    | Self::JumpIfI32GtU { .. }
+                    | Self::JumpIfI32LeS { .. }
+                    | Self::JumpIfI32LeU { .. }
+                    | Self::JumpIfI32GeS { .. }
+                    | Self::JumpIfI32GeU { .. }
+                    | Self::JumpIfI32AndNez { .. }
+                    | Self::JumpIfI32AndEqz { .. }
+                    | Self::JumpIfI64Eq { .. }
+                    | Self::JumpIfI64Ne { .. }
+                    | Self::JumpIfI64LtS { .. }
+                    | Self::JumpIfI64LtU { .. }
+                    | Self::JumpIfI64GtS { .. }
+                    | Self::JumpIfI64GtU { .. }
+                    | Self::JumpIfI64LeS { .. }
+                    | Self::JumpIfI64LeU { .. }
+                    | Self::JumpIfI64GeS { .. }
+                    | Self::JumpIfI64GeU { .. }
+                    | Self::JumpTable { .. }
+                    | Self::JumpTableAnd { .. }
+                    | Self::Return
+                    | Self::Return1 { .. }
+                    | Self::ReturnMany { .. }
+                    | Self::Select { .. }
+                    | Self::RefIsNull { .. } => {}
+                }
             }
 
             /// The relative jump offset of a jump instruction.

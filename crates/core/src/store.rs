@@ -131,6 +131,17 @@ impl ModuleInner {
             })
             .as_ref()
     }
+
+    /// The bodies translated (or taken from the code cache) so far, by defined index.
+    fn compiled_bodies(&self) -> impl Iterator<Item = (u32, &CompiledFunc)> {
+        self.compiled
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| match slot.get() {
+                Some(Ok(code)) => Some((i as u32, &**code)),
+                _ => None,
+            })
+    }
 }
 
 /// A decoded and validated module, shareable between stores.
@@ -199,16 +210,7 @@ impl Module {
         let Some(cache) = &self.inner.cache else {
             return Ok(false);
         };
-        let compiled = self
-            .inner
-            .compiled
-            .iter()
-            .enumerate()
-            .filter_map(|(i, slot)| match slot.get() {
-                Some(Ok(code)) => Some((i as u32, &**code)),
-                _ => None,
-            });
-        cache.save(&self.inner.module, compiled)
+        cache.save(&self.inner.module, self.inner.compiled_bodies())
     }
 
     /// How the code cache served this module so far (`None` without one).
@@ -223,11 +225,9 @@ impl Module {
     #[doc(hidden)]
     pub fn check_code_cache_round_trip(&self) -> Result<usize, String> {
         let mut checked = 0;
-        for (i, slot) in self.inner.compiled.iter().enumerate() {
-            if let Some(Ok(code)) = slot.get() {
-                crate::cache::round_trip(&self.inner.module, i as u32, code)?;
-                checked += 1;
-            }
+        for (defined, code) in self.inner.compiled_bodies() {
+            crate::cache::round_trip(&self.inner.module, defined, code)?;
+            checked += 1;
         }
         Ok(checked)
     }
