@@ -37,8 +37,12 @@ pub use wasmi_py_wasi::{OutputSpec, StdinSpec};
 /// installs it into the standard library with its byte code; see [`prelude_loader`].
 const PRELUDE: &str = include_str!("../../../python-wasm/_wasmi_py.py");
 
+/// Where the guest sees [`Install::home`]: CPython's default prefix, so that no
+/// environment variable is needed to find the standard library.
+const GUEST_PREFIX: &str = "/usr/local";
+
 /// The standard library directory, below [`Install::home`] on the host and below
-/// `/usr/local` in the guest.
+/// [`GUEST_PREFIX`] in the guest.
 const STDLIB: &str = "lib/python3.13";
 
 /// The import module of the socket host functions (see `docs/socket-abi.md`).
@@ -268,7 +272,7 @@ impl Runtime {
             .stdin(config.stdin)
             .stdout(config.stdout)
             .stderr(config.stderr)
-            .preopen_dir(&self.install.home, "/usr/local", true)
+            .preopen_dir(&self.install.home, GUEST_PREFIX, true)
             // `/` and the directories above the mapped ones exist, as for python3.
             .virtual_root(true);
         for (k, v) in &config.env {
@@ -623,7 +627,7 @@ fn prelude_loader(installed: bool) -> String {
         return format!(
             "(lambda sys, path: (setattr(sys, 'path', [{}]), __import__('_wasmi_py'), \
              setattr(sys, 'path', path)))(__import__('sys'), __import__('sys').path)",
-            py_str(&format!("/usr/local/{STDLIB}"))
+            py_str(&format!("{GUEST_PREFIX}/{STDLIB}"))
         );
     }
     format!(

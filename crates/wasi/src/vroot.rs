@@ -148,6 +148,11 @@ mod tests {
         ])
     }
 
+    /// What `path` resolves to from `/`.
+    fn at(t: &VirtualTree, path: &str) -> Result<usize, Errno> {
+        t.resolve(VirtualTree::ROOT, Path::new(path))
+    }
+
     fn names(t: &VirtualTree, node: usize) -> Vec<&str> {
         t.children(node).map(|(n, _)| n).collect()
     }
@@ -156,54 +161,34 @@ mod tests {
     fn the_tree_holds_the_mounts_and_their_ancestors_only() {
         let t = tree();
         assert_eq!(names(&t, VirtualTree::ROOT), ["home", "usr"]);
-        let u = t.resolve(VirtualTree::ROOT, Path::new("home/u")).unwrap();
+        let u = at(&t, "home/u").unwrap();
         assert_eq!(names(&t, u), ["proj"]);
-        let local = t
-            .resolve(VirtualTree::ROOT, Path::new("usr/local"))
-            .unwrap();
+        let local = at(&t, "usr/local").unwrap();
         assert_eq!(names(&t, local), ["share"]);
         // A relative guest path is not under `/`.
-        assert_eq!(
-            t.resolve(VirtualTree::ROOT, Path::new("data")),
-            Err(Errno::NOENT)
-        );
-        assert_eq!(
-            t.resolve(VirtualTree::ROOT, Path::new("etc/passwd")),
-            Err(Errno::NOENT)
-        );
+        assert_eq!(at(&t, "data"), Err(Errno::NOENT));
+        assert_eq!(at(&t, "etc/passwd"), Err(Errno::NOENT));
     }
 
     #[test]
     fn dot_dot_goes_up_and_stops_at_the_root() {
         let t = tree();
-        let proj = t
-            .resolve(VirtualTree::ROOT, Path::new("home/u/proj"))
-            .unwrap();
+        let proj = at(&t, "home/u/proj").unwrap();
         assert_eq!(
             t.resolve(proj, Path::new("..")).unwrap(),
-            t.resolve(VirtualTree::ROOT, Path::new("home/u")).unwrap()
+            at(&t, "home/u").unwrap()
         );
         assert_eq!(
             t.resolve(proj, Path::new("../../../../..")).unwrap(),
             VirtualTree::ROOT
         );
+        assert_eq!(at(&t, "..").unwrap(), VirtualTree::ROOT);
         assert_eq!(
-            t.resolve(VirtualTree::ROOT, Path::new("..")).unwrap(),
-            VirtualTree::ROOT
+            at(&t, "./usr//local/").unwrap(),
+            at(&t, "usr/local").unwrap()
         );
-        assert_eq!(
-            t.resolve(VirtualTree::ROOT, Path::new("./usr//local/"))
-                .unwrap(),
-            t.resolve(0, Path::new("usr/local")).unwrap()
-        );
-        assert_eq!(
-            t.resolve(VirtualTree::ROOT, Path::new("")),
-            Ok(VirtualTree::ROOT)
-        );
-        assert_eq!(
-            t.resolve(VirtualTree::ROOT, Path::new("/usr")),
-            Err(Errno::PERM)
-        );
+        assert_eq!(at(&t, ""), Ok(VirtualTree::ROOT));
+        assert_eq!(at(&t, "/usr"), Err(Errno::PERM));
     }
 
     #[test]
@@ -211,7 +196,7 @@ mod tests {
         let t = tree();
         let root = t.filestat(VirtualTree::ROOT);
         assert_eq!((root.filetype, root.nlink), (filetype::DIRECTORY, 4));
-        let usr = t.resolve(VirtualTree::ROOT, Path::new("usr")).unwrap();
+        let usr = at(&t, "usr").unwrap();
         assert_ne!(t.filestat(usr).ino, root.ino);
         assert_eq!(t.parent(usr), VirtualTree::ROOT);
     }
