@@ -89,6 +89,48 @@ pub(crate) fn flag_value(
         .ok_or_else(|| usage_error(&format!("{flag} needs a value")))
 }
 
+/// One `--profile` sample per this many calls and loop iterations (see
+/// `Store::start_profile`).
+pub(crate) const PROFILE_INTERVAL: u64 = 1000;
+
+/// Writes `profile` to `path` (folded stacks) and its top functions to stderr; a failure
+/// to write is reported, not fatal.
+pub(crate) fn write_profile(path: &std::path::Path, profile: Option<wasmi_py_core::Profile>) {
+    let Some(profile) = profile else {
+        return;
+    };
+    let written = std::fs::File::create(path).and_then(|f| {
+        let mut out = std::io::BufWriter::new(f);
+        profile.write_folded(&mut out)?;
+        std::io::Write::flush(&mut out)
+    });
+    if let Err(e) = written {
+        report(format_args!(
+            "cannot write the profile to {}: {e}",
+            path.display()
+        ));
+        return;
+    }
+    let total = profile.total();
+    let mut text = format!(
+        "wasmi-py: profile of {:.1} ms written to {} (folded stacks); top functions:\n \
+         self ms  self %  total %  function\n",
+        total.as_secs_f64() * 1e3,
+        path.display()
+    );
+    let pct = |d: std::time::Duration| 100.0 * d.as_secs_f64() / total.as_secs_f64().max(1e-9);
+    for f in profile.functions().iter().take(15) {
+        text += &format!(
+            "{:>8.1} {:>6.1}% {:>7.1}%  {}\n",
+            f.self_time.as_secs_f64() * 1e3,
+            pct(f.self_time),
+            pct(f.total_time),
+            f.name
+        );
+    }
+    eprint!("{text}");
+}
+
 /// Directories, environment and network the guest is given.
 #[derive(Debug, Default)]
 pub(crate) struct Sandbox {
@@ -99,6 +141,8 @@ pub(crate) struct Sandbox {
     /// `--no-code-cache`: translate everything, read and write no code cache. (Not a
     /// sandbox matter, but an option of both run paths like the others.)
     pub(crate) no_code_cache: bool,
+    /// `--profile FILE`: profile the guest, write its stacks to FILE (likewise shared).
+    pub(crate) profile: Option<std::path::PathBuf>,
 }
 
 impl Sandbox {
@@ -111,7 +155,7 @@ impl Sandbox {
     }
 
     /// Parses the option at `args[*i]` if it is one of `--dir`, `--env`, `--inherit-env`,
-    /// `--net`, `--allow-net`, `--no-code-cache` (advancing `i` past a separate value);
+    /// `--net`, `--allow-net`, `--no-code-cache`, `--profile` (advancing `i` past a separate value);
     /// `Ok(false)` if it is not one of them.
     pub(crate) fn parse_option(
         &mut self,
@@ -139,6 +183,7 @@ impl Sandbox {
             }
             "--inherit-env" if inline.is_none() => self.inherit_env = true,
             "--no-code-cache" if inline.is_none() => self.no_code_cache = true,
+            "--profile" => self.profile = Some(flag_value(args, i, flag, inline)?.into()),
             "--net" => parse_net_flag(&mut self.net, flag, inline).map_err(|e| usage_error(&e))?,
             "--allow-net" => {
                 let spec = flag_value(args, i, flag, inline)?;

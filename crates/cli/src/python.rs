@@ -66,6 +66,10 @@ OPTIONS:
     --no-code-cache            Neither read nor write the code cache (translated python.wasm
                                functions kept in $WASMI_PY_CACHE/code, default
                                ~/.cache/wasmi-py/code, for the next run's start-up).
+    --profile FILE             Profile the guest (CPython's C functions, not Python ones):
+                               write where the time went, per call stack of wasm functions,
+                               to FILE (folded lines for flame-graph tools) and print the
+                               top functions to stderr at the end.
     -h, --help                 Print this help.
 
 EXIT STATUS:
@@ -372,6 +376,11 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         env,
         net: opts.sandbox.net,
         python_options: opts.python_options,
+        profile: opts
+            .sandbox
+            .profile
+            .as_ref()
+            .map(|_| crate::options::PROFILE_INTERVAL),
         ..Config::default()
     }
     .inherit_stdio();
@@ -401,6 +410,9 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         }
         Err(ended) => ended_status(&ended),
     };
+    if let Some(path) = &opts.sandbox.profile {
+        crate::options::write_profile(path, python.profile());
+    }
     // Best effort: a cache that cannot be written only means translating next time.
     let _ = runtime.save_code_cache();
     status

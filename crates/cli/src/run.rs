@@ -51,6 +51,9 @@ OPTIONS:
                     functions are kept in $WASMI_PY_CACHE/code (~/.cache/wasmi-py/code)
                     and reused when the same module runs again (unused files are
                     deleted beyond 512 MiB).
+    --profile FILE  Profile the guest: write where its time went, per call stack of
+                    wasm functions, to FILE (folded lines for flame-graph tools) and
+                    print the top functions to stderr at the end.
     -h, --help      Print this help.
 
 EXIT STATUS:
@@ -162,6 +165,9 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
             net: SocketCtx::new(opts.sandbox.net),
         },
     );
+    if opts.sandbox.profile.is_some() {
+        store.start_profile(crate::options::PROFILE_INTERVAL);
+    }
     let mut linker = Linker::new();
     add_to_linker(&mut linker, &mut store, |h: &mut RunHost| &mut h.wasi);
     wasmi_py_socket::add_to_linker(&mut linker, &mut store, |h: &mut RunHost| {
@@ -182,6 +188,9 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(trap) => finish(&trap),
     };
+    if let Some(path) = &opts.sandbox.profile {
+        crate::options::write_profile(path, store.profile());
+    }
     // Best effort: a cache that cannot be written only means translating next time.
     let _ = module.save_code_cache();
     status

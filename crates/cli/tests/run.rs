@@ -291,3 +291,54 @@ fn code_cache_is_written_used_and_can_be_turned_off() {
     );
     assert!(code_files(&off).is_empty());
 }
+
+#[test]
+fn profile_is_written_and_summarised() {
+    let (dir, m) = module(
+        "profile",
+        r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (func $spin (param $n i32)
+    (loop $l
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $l (i32.gt_s (local.get $n) (i32.const 0)))))
+  (func $main (export "_start")
+    (call $spin (i32.const 20000000))
+    (call $proc_exit (i32.const 3))))"#,
+    );
+    let file = dir.join("out.folded");
+    let (status, out, err) = run(
+        &[
+            "run",
+            "--profile",
+            file.to_str().unwrap(),
+            m.to_str().unwrap(),
+        ],
+        b"",
+    );
+    // The guest's exit status and output are its own.
+    assert_eq!((status, out.as_str()), (3, ""), "{err}");
+    assert!(err.contains("top functions"), "{err}");
+    assert!(err.lines().any(|l| l.ends_with("  spin")), "{err}");
+    let folded = std::fs::read_to_string(&file).unwrap();
+    let spin: u64 = folded
+        .lines()
+        .filter_map(|l| l.strip_prefix("main;spin "))
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum();
+    assert!(spin > 0, "{folded}");
+
+    // An unwritable file is reported; the run's status stays the guest's.
+    let (status, _, err) = run(
+        &[
+            "run",
+            "--profile",
+            "/nonexistent/dir/p",
+            m.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(status, 3);
+    assert!(err.contains("cannot write the profile"), "{err}");
+}

@@ -13,12 +13,14 @@ mod instantiate;
 pub mod instr;
 pub mod memory;
 pub mod num;
+mod profile;
 mod store;
 mod translate;
 pub mod trap;
 mod value;
 
 pub use cache::CodeCacheStats;
+pub use profile::{FunctionTime, Profile};
 pub use store::{
     Caller, Config, Engine, Error, Extern, Func, Global, HostFn, Instance, Linker, Memory, Module,
     Store, Table,

@@ -16,6 +16,7 @@ use wasmi_py_validate::ModuleValidator;
 
 use crate::cache::{CodeCacheStats, ModuleCache};
 use crate::memory::LinearMemory;
+use crate::profile::{Profile, Profiler};
 use crate::translate::{translate, CompiledFunc};
 use crate::trap::{Trap, TrapCode};
 use crate::value::Val;
@@ -412,8 +413,11 @@ pub(crate) struct StoreInner {
     pub(crate) frames: Vec<Frame>,
     /// First free value slot above all live frames (where a host-initiated call starts).
     pub(crate) stack_top: usize,
-    /// Remaining fuel (loop iterations and calls), if metered.
+    /// Remaining fuel (loop iterations and calls), if metered; when profiling, the units
+    /// left until the next sample.
     pub(crate) fuel: Option<u64>,
+    /// The running profile, if any (see `profile.rs`).
+    pub(crate) profile: Option<Box<Profiler>>,
 }
 
 /// All runtime state: entities, the value and call stacks, and the host's data `T`.
@@ -443,6 +447,7 @@ impl<T> Store<T> {
                 frames: Vec::new(),
                 stack_top: 0,
                 fuel: None,
+                profile: None,
             },
             hosts: Vec::new(),
             data,
@@ -471,13 +476,34 @@ impl<T> Store<T> {
 
     /// Limits execution to `fuel` units (one per loop iteration and per call); running out
     /// traps with [`TrapCode::OutOfFuel`]. `None` removes the limit.
+    /// Ends a running profile (see [`Store::start_profile`]).
     pub fn set_fuel(&mut self, fuel: Option<u64>) {
+        self.inner.profile = None;
         self.inner.fuel = fuel;
     }
 
     /// Fuel left, if metered.
     pub fn fuel(&self) -> Option<u64> {
+        if self.inner.profile.is_some() {
+            return None;
+        }
         self.inner.fuel
+    }
+
+    /// Starts (or restarts, discarding what was gathered) a sampling profile of the guest
+    /// code this store runs, one sample per `interval` calls and loop iterations (1,000 is
+    /// a good start; see `profile.rs`). Replaces a fuel limit: a profiled store is not
+    /// metered, and [`Store::set_fuel`] ends the profile.
+    pub fn start_profile(&mut self, interval: u64) {
+        let profiler = Profiler::new(interval);
+        self.inner.fuel = Some(profiler.interval);
+        self.inner.profile = Some(Box::new(profiler));
+    }
+
+    /// The profile gathered since [`Store::start_profile`], if one is running (it goes on).
+    pub fn profile(&self) -> Option<Profile> {
+        let p = self.inner.profile.as_ref()?;
+        Some(p.report(&self.inner))
     }
 }
 

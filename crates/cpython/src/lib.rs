@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use wasmi_py_core::{
     Config as EngineConfig, Engine, Error as CoreError, Func, FuncType, Instance, Linker, Memory,
-    Module, Store, Trap, Val, ValType,
+    Module, Profile, Store, Trap, Val, ValType,
 };
 use wasmi_py_socket::SocketCtx;
 pub use wasmi_py_socket::{AllowEntry, NetPolicy};
@@ -138,6 +138,9 @@ pub struct Config {
     /// they mean to `python3`. Only options: no script, `-c` or `-m` (see [`Main`]). An
     /// unknown option makes CPython print its usage and exit with status 2.
     pub python_options: Vec<String>,
+    /// Profile the guest from instantiation on, one sample per this many calls and loop
+    /// iterations (see [`Store::start_profile`]); read it with [`Python::profile`].
+    pub profile: Option<u64>,
 }
 
 impl Config {
@@ -290,6 +293,9 @@ impl Runtime {
             (&mut h.wasi, &mut h.net)
         });
         define_unknown_socket_imports(&mut linker, &mut store, &self.module);
+        if let Some(interval) = config.profile {
+            store.start_profile(interval);
+        }
         let instance = linker
             .instantiate(&mut store, &self.module)
             .map_err(|e| match e {
@@ -356,6 +362,12 @@ impl Python {
             instance,
             ended: false,
         })
+    }
+
+    /// The profile of the guest so far, if [`Config::profile`] asked for one (it stays
+    /// readable after the interpreter ended).
+    pub fn profile(&self) -> Option<Profile> {
+        self.store.profile()
     }
 
     fn check_running(&self) -> Result<(), Ended> {
@@ -535,7 +547,7 @@ impl Python {
 
     /// `Py_FinalizeEx`, then `__wasm_call_dtors`: the status python3 would exit with
     /// (0, or 120 if finalization failed to flush).
-    pub fn finalize(mut self) -> Result<i32, Ended> {
+    pub fn finalize(&mut self) -> Result<i32, Ended> {
         let status = match self.call0("Py_FinalizeEx")?.first() {
             Some(Val::I32(0)) => 0,
             _ => 120,

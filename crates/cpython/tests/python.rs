@@ -137,3 +137,34 @@ fn run_main_sets_argv_and_exits_1_with_a_clean_traceback() {
         "our frames must not show: {err}"
     );
 }
+
+#[test]
+fn a_profile_covers_initialization_the_program_and_finalization() {
+    let (mut py, out, err) = start(Config {
+        profile: Some(1000),
+        ..Config::default()
+    });
+    assert!(py.run("print(sum(i * i for i in range(200_000)))").unwrap());
+    assert_eq!(py.finalize().unwrap(), 0);
+    assert_eq!(text(&out), "2666646666700000\n", "{}", text(&err));
+    let profile = py.profile().expect("asked for");
+    let outermost: std::collections::BTreeSet<&str> =
+        profile.stacks().map(|(names, _)| names[0]).collect();
+    for f in [
+        "Py_InitializeFromConfig",
+        "PyRun_SimpleString",
+        "Py_FinalizeEx",
+    ] {
+        assert!(outermost.contains(f), "{outermost:?}");
+    }
+    let functions = profile.functions();
+    let eval = functions
+        .iter()
+        .find(|f| f.name == "_PyEval_EvalFrameDefault")
+        .expect("the eval loop");
+    assert!(eval.total_time > profile.total() / 4, "{functions:?}");
+    let host = functions
+        .iter()
+        .find(|f| f.name.starts_with("wasi_snapshot_preview1."));
+    assert!(host.is_some(), "host functions appear by import name");
+}
