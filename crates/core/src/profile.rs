@@ -9,7 +9,9 @@
 //! by samples taken around the host call.
 //!
 //! Like every sampling profiler it is statistical: a stretch of straight-line code is
-//! charged to whatever stack the next call or backward jump has. At the default interval
+//! charged to whatever stack the next call or backward jump has. So a function that
+//! neither loops nor calls (the fast path of `PyObject_Malloc`, a short `memcpy`) is never
+//! on top of a sample: its time is its caller's self time. At the default interval
 //! (1,000 units) CPython takes a sample every ~0.1 ms, often enough for functions of a few
 //! per cent; a sample costs a clock read and a hash of the stack.
 
