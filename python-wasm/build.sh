@@ -457,12 +457,17 @@ if [[ -d $SCRIPT_DIR/patches ]]; then
 fi
 mkdir -p "$HOSTDIR/Modules"
 cp "$SCRIPT_DIR/Setup.local" "$HOSTDIR/Modules/Setup.local"
+# --with-pymalloc: configure turns CPython's small-object allocator off for WASI (a 2021
+# default, from Emscripten's builds), leaving every object allocation to wasi-libc's
+# dlmalloc through two wrappers. With it: cpython-bench 4-18% faster on both engines
+# (generators 568 -> 467 ms, dicts 461 -> 401), start-up 89 -> 83 ms, peak RSS unchanged
+# (python-wasm/README.md, "Used: pymalloc").
 (
   cd "$HOSTDIR"
   run env CONFIG_SITE=../../Tools/wasm/config.site-wasm32-wasi WASI_SDK_PATH="$SDK" \
     ../../Tools/wasm/wasi-env ../../configure \
       --host="$HOST_TRIPLE" --build="$(../../config.guess)" \
-      --with-build-python="$BUILD_PYTHON" --disable-test-modules \
+      --with-build-python="$BUILD_PYTHON" --disable-test-modules --with-pymalloc \
       ZLIB_CFLAGS="-I$ZLIB_PREFIX/include" ZLIB_LIBS="-L$ZLIB_PREFIX/lib -lz" \
       BZIP2_CFLAGS="-I$BZIP2_PREFIX/include" BZIP2_LIBS="-L$BZIP2_PREFIX/lib -lbz2" \
       LIBLZMA_CFLAGS="-I$XZ_PREFIX/include" LIBLZMA_LIBS="-L$XZ_PREFIX/lib -llzma"
