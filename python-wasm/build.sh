@@ -462,9 +462,16 @@ cp "$SCRIPT_DIR/Setup.local" "$HOSTDIR/Modules/Setup.local"
 # dlmalloc through two wrappers. With it: cpython-bench 4-18% faster on both engines
 # (generators 568 -> 467 ms, dicts 461 -> 401), start-up 89 -> 83 ms, peak RSS unchanged
 # (python-wasm/README.md, "Used: pymalloc").
+# CFLAGS: two WebAssembly 2.0 features clang 19 does not enable by default (LLVM 20 does),
+# both implemented by wasmi-py and wasmi: bulk memory (memcpy/memset of unknown size become
+# one memory.copy/memory.fill instead of a call into wasi-libc's byte/word loops) and
+# non-trapping float-to-int (one trunc_sat instead of range checks around a trunc).
+# cpython-bench: 2-5% faster on both engines (strings 370 -> 351 ms, json 451 -> 430),
+# start-up 82.7 -> 78.3 ms.
 (
   cd "$HOSTDIR"
-  run env CONFIG_SITE=../../Tools/wasm/config.site-wasm32-wasi WASI_SDK_PATH="$SDK" \
+  run env CFLAGS="-mbulk-memory -mnontrapping-fptoint" \
+    CONFIG_SITE=../../Tools/wasm/config.site-wasm32-wasi WASI_SDK_PATH="$SDK" \
     ../../Tools/wasm/wasi-env ../../configure \
       --host="$HOST_TRIPLE" --build="$(../../config.guess)" \
       --with-build-python="$BUILD_PYTHON" --disable-test-modules --with-pymalloc \
