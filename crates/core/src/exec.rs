@@ -1576,15 +1576,11 @@ fn backtrace(s: &StoreInner, entry_depth: usize) -> Vec<BacktraceFrame> {
         .iter()
         .rev()
         .map(|f| {
-            let inst = &s.instances[f.instance as usize];
-            let module = &inst.module.module;
-            let func_index = match s.funcs[f.func as usize].kind {
-                FuncKind::Wasm { defined, .. } => module.num_imported_functions + defined,
-                FuncKind::Host { .. } => f.func,
-            };
+            // Frames only hold wasm functions (a host call pushes none).
+            let (func_index, name) = s.wasm_func_name(f.func).unwrap_or((f.func, None));
             BacktraceFrame {
                 func_index,
-                name: module.names.function(func_index).map(str::to_owned),
+                name: name.map(str::to_owned),
             }
         })
         .collect()

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::store::{Frame, FuncKind, StoreInner};
+use crate::store::{Frame, StoreInner};
 
 /// The state of a running profile (in `StoreInner::profile`).
 pub(crate) struct Profiler {
@@ -91,30 +91,28 @@ impl Profiler {
 /// A readable name for store function `f`: the name section's name for a wasm function
 /// (`func[N]` without one), `module.name` of the import for a host function.
 fn function_name(s: &StoreInner, f: u32) -> String {
-    match s.funcs[f as usize].kind {
-        FuncKind::Wasm { instance, defined } => {
-            let module = &s.instances[instance as usize].module.module;
-            let index = module.num_imported_functions + defined;
-            match module.names.function(index) {
-                Some(name) => name.to_owned(),
-                None => format!("func[{index}]"),
-            }
-        }
-        FuncKind::Host { host } => s
-            .instances
-            .iter()
-            .find_map(|inst| {
-                let module = &inst.module.module;
-                let imported = inst.funcs.get(..module.num_imported_functions as usize)?;
-                let at = imported.iter().position(|&g| g == f)?;
-                let mut imports = module
-                    .imports
-                    .iter()
-                    .filter(|i| matches!(i.desc, crate::decode::ImportDesc::Func(_)));
-                imports.nth(at).map(|i| format!("{}.{}", i.module, i.name))
-            })
-            .unwrap_or_else(|| format!("host[{host}]")),
+    match s.wasm_func_name(f) {
+        Some((_, Some(name))) => name.to_owned(),
+        Some((index, None)) => format!("func[{index}]"),
+        None => host_name(s, f),
     }
+}
+
+/// `module.name` of the import through which some instance imports host function `f`.
+fn host_name(s: &StoreInner, f: u32) -> String {
+    s.instances
+        .iter()
+        .find_map(|inst| {
+            let module = &inst.module.module;
+            let imported = inst.funcs.get(..module.num_imported_functions as usize)?;
+            let at = imported.iter().position(|&g| g == f)?;
+            let mut imports = module
+                .imports
+                .iter()
+                .filter(|i| matches!(i.desc, crate::decode::ImportDesc::Func(_)));
+            imports.nth(at).map(|i| format!("{}.{}", i.module, i.name))
+        })
+        .unwrap_or_else(|| format!("host[{f}]"))
 }
 
 /// A finished profile: time per call stack of guest functions.

@@ -508,6 +508,17 @@ impl<T> Store<T> {
 }
 
 impl StoreInner {
+    /// Store function `f`'s index in its module and its name from the name section, if
+    /// it is a wasm function (for backtraces and profiles).
+    pub(crate) fn wasm_func_name(&self, f: u32) -> Option<(u32, Option<&str>)> {
+        let FuncKind::Wasm { instance, defined } = self.funcs[f as usize].kind else {
+            return None;
+        };
+        let module = &self.instances[instance as usize].module.module;
+        let index = module.num_imported_functions + defined;
+        Some((index, module.names.function(index)))
+    }
+
     pub(crate) fn intern_type(&mut self, ty: &FuncType) -> u32 {
         if let Some(&id) = self.type_ids.get(ty) {
             return id;
