@@ -34,6 +34,7 @@ impl World {
             // Small enough that infinite recursion exhausts quickly.
             max_call_depth: 20_000,
             max_value_slots: 1 << 22,
+            inline: true,
         });
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new();

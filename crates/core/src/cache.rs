@@ -36,8 +36,9 @@
 //! build key (8), the entry count `n` (u32), `n` index entries (defined-function index,
 //! offset into the payload, length: u32 each; the [`checksum`]: u64), then the
 //! payload. An entry is `num_params`, `num_locals`, `frame_size`, `num_consts` (u32 each),
-//! the constants (u64 each), the instruction count (u32) and the instructions
-//! ([`Instr::encode`]).
+//! the constants (u64 each), the instruction count (u32), the instructions
+//! ([`Instr::encode`]), the count of inlined ranges (u32) and the ranges (`start`, `end`,
+//! module function index: u32 each; see `crate::inline`).
 //!
 //! **Reading and writing.** The SHA-256 of python.wasm takes ~3 ms (7 MB), so it is
 //! computed on a helper thread while the module is decoded and instantiated; the first
@@ -58,10 +59,12 @@ use std::thread::JoinHandle;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
-use wasmi_py_decode::{Features, Module};
+use wasmi_py_decode::Module;
 
+use crate::inline::Inlined;
 use crate::instr::codec::{Field, Reader};
 use crate::instr::{Entity, Instr};
+use crate::store::Config;
 use crate::translate::{verify, CompiledFunc, MAX_FRAME_SLOTS};
 
 const MAGIC: &[u8; 8] = b"WPYCODE1";
@@ -114,7 +117,7 @@ struct CacheFile {
 impl ModuleCache {
     /// The cache of the module with bytes `bytes` in `dir`; an absent or unusable file is
     /// an empty cache. Starts hashing the bytes.
-    pub(crate) fn open(dir: &Path, bytes: Arc<[u8]>, features: Features) -> Self {
+    pub(crate) fn open(dir: &Path, bytes: Arc<[u8]>, config: &Config) -> Self {
         // If no thread can be started, the first lookup hashes.
         let handle = std::thread::Builder::new()
             .name("wasmi-py code cache".into())
@@ -122,7 +125,7 @@ impl ModuleCache {
             .ok();
         Self {
             dir: dir.to_path_buf(),
-            build_key: build_key(features),
+            build_key: build_key(config),
             hashing: Mutex::new(handle),
             file: OnceLock::new(),
             fresh: AtomicBool::new(false),
@@ -380,10 +383,10 @@ pub(crate) fn round_trip(module: &Module, defined: u32, func: &CompiledFunc) -> 
 }
 
 /// The build key: what, besides the module, decides the translation.
-fn build_key(features: Features) -> u64 {
+fn build_key(config: &Config) -> u64 {
     let digest = Sha256::new()
         .chain_update(CODE_STAMP.as_bytes())
-        .chain_update(format!("{features:?}").as_bytes())
+        .chain_update(format!("{:?} inline={}", config.features, config.inline).as_bytes())
         .finalize();
     let mut key = [0u8; 8];
     key.copy_from_slice(&digest[..8]);
@@ -410,6 +413,12 @@ fn encode_entry(func: &CompiledFunc, out: &mut Vec<u8>) {
     for op in &func.ops {
         op.instr.encode(out);
     }
+    (func.inlined.len() as u32).put(out);
+    for r in &func.inlined {
+        for n in [r.start, r.end, r.func] {
+            n.put(out);
+        }
+    }
 }
 
 /// Decodes and checks one entry (see the module docs): `None` unless it is a body that
@@ -435,13 +444,29 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
     for _ in 0..count {
         instrs.push(Instr::decode(&mut r)?);
     }
+    // The inlined ranges name functions only for backtraces and profiles; still, they
+    // must be ranges of the code, in order and disjoint, naming functions of the module.
+    let count = u32::get(&mut r)? as usize;
+    let mut inlined: Vec<Inlined> = Vec::with_capacity(count.min(r.remaining() / 12));
+    for _ in 0..count {
+        let (start, end, func) = (u32::get(&mut r)?, u32::get(&mut r)?, u32::get(&mut r)?);
+        let previous_end = inlined.last().map_or(0, |r| r.end);
+        if start < previous_end
+            || start > end
+            || end as usize > instrs.len()
+            || func as usize >= module.functions.len()
+        {
+            return None;
+        }
+        inlined.push(Inlined { start, end, func });
+    }
     if r.remaining() != 0 || !instrs.iter().all(|i| names_exist(i, module)) {
         return None;
     }
     verify(&instrs, frame_size).ok()?;
-    Some(CompiledFunc::from_parts(
-        &instrs, &consts, num_params, num_locals, frame_size,
-    ))
+    let mut func = CompiledFunc::from_parts(&instrs, &consts, num_params, num_locals, frame_size);
+    func.inlined = inlined.into_boxed_slice();
+    Some(func)
 }
 
 /// Whether every entity `instr` names exists in `module` (the interpreter indexes the
@@ -467,6 +492,7 @@ fn names_exist(instr: &Instr, module: &Module) -> bool {
 mod tests {
     use super::*;
     use crate::instr::{Bin, Reg};
+    use wasmi_py_decode::Features;
 
     fn module(text: &str) -> Module {
         let buf = wast::parser::ParseBuffer::new(text).unwrap();

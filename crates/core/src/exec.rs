@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::instr::{Bin, Instr, Load, Store as StoreOp, Un};
 use crate::num;
-use crate::store::{CallInfo, Caller, Func, InstanceEntity, IpPtr};
+use crate::store::{CallInfo, Caller, Func, FuncEntity, InstanceEntity, IpPtr};
 use crate::store::{Frame, FuncKind, Instance, Store, StoreInner};
 use crate::translate::CompiledFunc;
 use crate::trap::{BacktraceFrame, Trap, TrapCode};
@@ -386,6 +386,9 @@ pub(crate) struct Cx<'a> {
     host: (u32, usize),
     /// Set with [`Done::Trap`].
     trap: Option<Trap>,
+    /// Set with [`Done::Trap`] by [`Cx::trap`]: the op that trapped (null if the trap
+    /// did not come from an op of the top frame: it was raised at a call).
+    trap_ip: Ip,
     /// Where to continue: set by the slow paths (calls, returns to another instance,
     /// `memory.grow`) and, in the portable backend, by every handler. `mem`/`len` are
     /// always those of the current instance's memory 0.
@@ -408,6 +411,7 @@ impl<'a> Cx<'a> {
             mem_id: None,
             host: (0, 0),
             trap: None,
+            trap_ip: std::ptr::null(),
             ip: std::ptr::null(),
             sp: Sp(std::ptr::null_mut()),
             mem: std::ptr::NonNull::dangling().as_ptr(),
@@ -464,11 +468,12 @@ impl<'a> Cx<'a> {
         unsafe { &*self.inst }
     }
 
-    /// Stops with a trap.
+    /// Stops with a trap, raised by the op at `ip` (of the top frame's code).
     #[cold]
     #[inline(never)]
-    fn trap(&mut self, code: TrapCode) -> Done {
+    fn trap(&mut self, ip: Ip, code: TrapCode) -> Done {
         self.trap = Some(trap(code));
+        self.trap_ip = ip;
         Done::Trap
     }
 
@@ -482,11 +487,16 @@ impl<'a> Cx<'a> {
     /// with the profiler's interval), a sample of the call stack and a refill.
     #[cold]
     #[inline(never)]
-    fn fuel_out(&mut self) -> Result<(), TrapCode> {
+    fn fuel_out(&mut self, ip: Ip) -> Result<(), TrapCode> {
         let s = &mut *self.s;
         match &mut s.profile {
             Some(p) => {
-                p.sample(&s.frames, None);
+                // The top frame is executing the op at `ip` (its saved position is stale).
+                let at = |f: &Frame, top: bool| {
+                    let after = if top { ip.wrapping_add(1) } else { f.ip.0 };
+                    inlined_at(&s.funcs, &s.instances, f.func, after)
+                };
+                p.sample(&s.frames, None, at);
                 s.fuel = Some(p.interval);
                 Ok(())
             }
@@ -525,6 +535,7 @@ impl<'a> Cx<'a> {
             callee_fp,
         ) {
             self.trap = Some(trap);
+            self.trap_ip = ip;
             return Done::Trap;
         }
         // Verified code is never empty, so `ops` is its first op.
@@ -544,11 +555,11 @@ impl<'a> Cx<'a> {
     #[cold]
     #[inline(never)]
     unsafe fn call_refueled(&mut self, ip: Ip, target: u32, base: u16) -> Done {
-        match self.fuel_out() {
+        match self.fuel_out(ip) {
             // SAFETY: as for this function; the refill is at least one unit, so this
             // does not recur.
             Ok(()) => unsafe { self.call(ip, target, base) },
-            Err(code) => self.trap(code),
+            Err(code) => self.trap(ip, code),
         }
     }
 
@@ -571,6 +582,7 @@ impl<'a> Cx<'a> {
             }
             Err(trap) => {
                 self.trap = Some(trap);
+                self.trap_ip = ip;
                 Done::Trap
             }
         }
@@ -675,8 +687,8 @@ macro_rules! jump {
 #[cold]
 #[inline(never)]
 unsafe fn refuel_then_dispatch(ip: Ip, sp: Sp, mem: *mut u8, len: usize, cx: &mut Cx<'_>) -> Done {
-    if let Err(code) = cx.fuel_out() {
-        return cx.trap(code);
+    if let Err(code) = cx.fuel_out(ip) {
+        return cx.trap(ip, code);
     }
     dispatch!(ip, sp, mem, len, cx)
 }
@@ -702,25 +714,25 @@ macro_rules! bin {
 
 /// Unary operator that may trap.
 macro_rules! un_trap {
-    ($sp:ident, $cx:ident, $o:expr, $f:expr) => {{
+    ($ip:ident, $sp:ident, $cx:ident, $o:expr, $f:expr) => {{
         let o: Un = $o;
         match $f(Slot::from_slot($sp.get(o.src))) {
             Ok(v) => $sp.set(o.dst, Slot::into_slot(v)),
-            Err(code) => return $cx.trap(code),
+            Err(code) => return $cx.trap($ip, code),
         }
     }};
 }
 
 /// Binary operator that may trap.
 macro_rules! bin_trap {
-    ($sp:ident, $cx:ident, $o:expr, $f:expr) => {{
+    ($ip:ident, $sp:ident, $cx:ident, $o:expr, $f:expr) => {{
         let o: Bin = $o;
         match $f(
             Slot::from_slot($sp.get(o.lhs)),
             Slot::from_slot($sp.get(o.rhs)),
         ) {
             Ok(v) => $sp.set(o.dst, Slot::into_slot(v)),
-            Err(code) => return $cx.trap(code),
+            Err(code) => return $cx.trap($ip, code),
         }
     }};
 }
@@ -735,10 +747,10 @@ macro_rules! ea {
 
 /// The `N` bytes at `mem[ea..]`, or a trap.
 macro_rules! read_mem {
-    ($mem:ident, $len:ident, $cx:ident, $ea:expr, $n:literal) => {{
+    ($ip:ident, $mem:ident, $len:ident, $cx:ident, $ea:expr, $n:literal) => {{
         let ea: usize = $ea;
         if ea + $n > $len {
-            return $cx.trap(TrapCode::MemoryOutOfBounds);
+            return $cx.trap($ip, TrapCode::MemoryOutOfBounds);
         }
         // SAFETY: `ea + N <= len`, and `mem..mem + len` is the current memory.
         unsafe { std::ptr::read_unaligned($mem.add(ea) as *const [u8; $n]) }
@@ -747,10 +759,10 @@ macro_rules! read_mem {
 
 /// `mem[ea..ea + N] = bytes`, or a trap.
 macro_rules! write_mem {
-    ($mem:ident, $len:ident, $cx:ident, $ea:expr, $n:literal, $bytes:expr) => {{
+    ($ip:ident, $mem:ident, $len:ident, $cx:ident, $ea:expr, $n:literal, $bytes:expr) => {{
         let ea: usize = $ea;
         if ea + $n > $len {
-            return $cx.trap(TrapCode::MemoryOutOfBounds);
+            return $cx.trap($ip, TrapCode::MemoryOutOfBounds);
         }
         let bytes: [u8; $n] = $bytes;
         // SAFETY: `ea + N <= len`, and `mem..mem + len` is the current memory.
@@ -760,9 +772,16 @@ macro_rules! write_mem {
 
 /// `dst = convert(mem[addr + offset .. + N])`; evaluates to the converted value.
 macro_rules! load {
-    ($sp:ident, $mem:ident, $len:ident, $cx:ident, $o:expr, $n:literal, $conv:expr) => {{
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $o:expr, $n:literal, $conv:expr) => {{
         let o: Load = $o;
-        let v = $conv(read_mem!($mem, $len, $cx, ea!($sp, o.addr, o.offset), $n));
+        let v = $conv(read_mem!(
+            $ip,
+            $mem,
+            $len,
+            $cx,
+            ea!($sp, o.addr, o.offset),
+            $n
+        ));
         $sp.set(o.dst, Slot::into_slot(v));
         v
     }};
@@ -770,10 +789,10 @@ macro_rules! load {
 
 /// `mem[addr + offset .. + N] = bytes(value)`.
 macro_rules! store {
-    ($sp:ident, $mem:ident, $len:ident, $cx:ident, $o:expr, $n:literal, $bytes:expr) => {{
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $o:expr, $n:literal, $bytes:expr) => {{
         let o: StoreOp = $o;
         let bytes = $bytes($sp.get(o.value));
-        write_mem!($mem, $len, $cx, ea!($sp, o.addr, o.offset), $n, bytes)
+        write_mem!($ip, $mem, $len, $cx, ea!($sp, o.addr, o.offset), $n, bytes)
     }};
 }
 
@@ -909,10 +928,10 @@ handlers! {
     next I32Add(o) => { bin!(sp, o, i32::wrapping_add) }
     next I32Sub(o) => { bin!(sp, o, |a: i32, b: i32| a.wrapping_sub(b)) }
     next I32Mul(o) => { bin!(sp, o, |a: i32, b: i32| a.wrapping_mul(b)) }
-    next I32DivS(o) => { bin_trap!(sp, cx, o, num::i32_div_s) }
-    next I32DivU(o) => { bin_trap!(sp, cx, o, num::i32_div_u) }
-    next I32RemS(o) => { bin_trap!(sp, cx, o, num::i32_rem_s) }
-    next I32RemU(o) => { bin_trap!(sp, cx, o, num::i32_rem_u) }
+    next I32DivS(o) => { bin_trap!(ip, sp, cx, o, num::i32_div_s) }
+    next I32DivU(o) => { bin_trap!(ip, sp, cx, o, num::i32_div_u) }
+    next I32RemS(o) => { bin_trap!(ip, sp, cx, o, num::i32_rem_s) }
+    next I32RemU(o) => { bin_trap!(ip, sp, cx, o, num::i32_rem_u) }
     next I32And(o) => { bin!(sp, o, |a: u32, b: u32| a & b) }
     next I32Or(o) => { bin!(sp, o, |a: u32, b: u32| a | b) }
     next I32Xor(o) => { bin!(sp, o, |a: u32, b: u32| a ^ b) }
@@ -939,10 +958,10 @@ handlers! {
     next I64Add(o) => { bin!(sp, o, |a: i64, b: i64| a.wrapping_add(b)) }
     next I64Sub(o) => { bin!(sp, o, |a: i64, b: i64| a.wrapping_sub(b)) }
     next I64Mul(o) => { bin!(sp, o, |a: i64, b: i64| a.wrapping_mul(b)) }
-    next I64DivS(o) => { bin_trap!(sp, cx, o, num::i64_div_s) }
-    next I64DivU(o) => { bin_trap!(sp, cx, o, num::i64_div_u) }
-    next I64RemS(o) => { bin_trap!(sp, cx, o, num::i64_rem_s) }
-    next I64RemU(o) => { bin_trap!(sp, cx, o, num::i64_rem_u) }
+    next I64DivS(o) => { bin_trap!(ip, sp, cx, o, num::i64_div_s) }
+    next I64DivU(o) => { bin_trap!(ip, sp, cx, o, num::i64_div_u) }
+    next I64RemS(o) => { bin_trap!(ip, sp, cx, o, num::i64_rem_s) }
+    next I64RemU(o) => { bin_trap!(ip, sp, cx, o, num::i64_rem_u) }
     next I64And(o) => { bin!(sp, o, |a: u64, b: u64| a & b) }
     next I64Or(o) => { bin!(sp, o, |a: u64, b: u64| a | b) }
     next I64Xor(o) => { bin!(sp, o, |a: u64, b: u64| a ^ b) }
@@ -995,16 +1014,16 @@ handlers! {
     next F64Copysign(o) => { bin!(sp, o, num::f64_copysign) }
     // ----- conversions -----
     next I32WrapI64(o) => { un!(sp, o, |a: i64| a as i32) }
-    next I32TruncF32S(o) => { un_trap!(sp, cx, o, num::i32_trunc_f32_s) }
-    next I32TruncF32U(o) => { un_trap!(sp, cx, o, num::i32_trunc_f32_u) }
-    next I32TruncF64S(o) => { un_trap!(sp, cx, o, num::i32_trunc_f64_s) }
-    next I32TruncF64U(o) => { un_trap!(sp, cx, o, num::i32_trunc_f64_u) }
+    next I32TruncF32S(o) => { un_trap!(ip, sp, cx, o, num::i32_trunc_f32_s) }
+    next I32TruncF32U(o) => { un_trap!(ip, sp, cx, o, num::i32_trunc_f32_u) }
+    next I32TruncF64S(o) => { un_trap!(ip, sp, cx, o, num::i32_trunc_f64_s) }
+    next I32TruncF64U(o) => { un_trap!(ip, sp, cx, o, num::i32_trunc_f64_u) }
     next I64ExtendI32S(o) => { un!(sp, o, |a: i32| i64::from(a)) }
     next I64ExtendI32U(o) => { un!(sp, o, |a: u32| u64::from(a)) }
-    next I64TruncF32S(o) => { un_trap!(sp, cx, o, num::i64_trunc_f32_s) }
-    next I64TruncF32U(o) => { un_trap!(sp, cx, o, num::i64_trunc_f32_u) }
-    next I64TruncF64S(o) => { un_trap!(sp, cx, o, num::i64_trunc_f64_s) }
-    next I64TruncF64U(o) => { un_trap!(sp, cx, o, num::i64_trunc_f64_u) }
+    next I64TruncF32S(o) => { un_trap!(ip, sp, cx, o, num::i64_trunc_f32_s) }
+    next I64TruncF32U(o) => { un_trap!(ip, sp, cx, o, num::i64_trunc_f32_u) }
+    next I64TruncF64S(o) => { un_trap!(ip, sp, cx, o, num::i64_trunc_f64_s) }
+    next I64TruncF64U(o) => { un_trap!(ip, sp, cx, o, num::i64_trunc_f64_u) }
     next F32ConvertI32S(o) => { un!(sp, o, |a: i32| a as f32) }
     next F32ConvertI32U(o) => { un!(sp, o, |a: u32| a as f32) }
     next F32ConvertI64S(o) => { un!(sp, o, |a: i64| a as f32) }
@@ -1034,29 +1053,29 @@ handlers! {
     next I64TruncSatF64S(o) => { un!(sp, o, |a: f64| a as i64) }
     next I64TruncSatF64U(o) => { un!(sp, o, |a: f64| a as u64) }
     // ----- memory -----
-    next I32Load(o) => { load!(sp, mem, len, cx, o, 4, le_u32) }
-    next I64Load(o) => { load!(sp, mem, len, cx, o, 8, i64::from_le_bytes) }
-    next F32Load(o) => { load!(sp, mem, len, cx, o, 4, u32::from_le_bytes) }
-    next F64Load(o) => { load!(sp, mem, len, cx, o, 8, u64::from_le_bytes) }
-    next I32Load8S(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| i32::from(b[0] as i8)) }
-    next I32Load8U(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| u32::from(b[0])) }
-    next I32Load16S(o) => { load!(sp, mem, len, cx, o, 2, |b| i32::from(i16::from_le_bytes(b))) }
-    next I32Load16U(o) => { load!(sp, mem, len, cx, o, 2, le_u16) }
-    next I64Load8S(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| i64::from(b[0] as i8)) }
-    next I64Load8U(o) => { load!(sp, mem, len, cx, o, 1, |b: [u8; 1]| u64::from(b[0])) }
-    next I64Load16S(o) => { load!(sp, mem, len, cx, o, 2, |b| i64::from(i16::from_le_bytes(b))) }
-    next I64Load16U(o) => { load!(sp, mem, len, cx, o, 2, |b| u64::from(u16::from_le_bytes(b))) }
-    next I64Load32S(o) => { load!(sp, mem, len, cx, o, 4, |b| i64::from(i32::from_le_bytes(b))) }
-    next I64Load32U(o) => { load!(sp, mem, len, cx, o, 4, |b| u64::from(u32::from_le_bytes(b))) }
-    next I32Store(o) => { store!(sp, mem, len, cx, o, 4, to_le_u32) }
-    next F32Store(o) => { store!(sp, mem, len, cx, o, 4, to_le_u32) }
-    next I64Store(o) => { store!(sp, mem, len, cx, o, 8, |v: u64| v.to_le_bytes()) }
-    next F64Store(o) => { store!(sp, mem, len, cx, o, 8, |v: u64| v.to_le_bytes()) }
-    next I32Store8(o) => { store!(sp, mem, len, cx, o, 1, |v: u64| [v as u8]) }
-    next I64Store8(o) => { store!(sp, mem, len, cx, o, 1, |v: u64| [v as u8]) }
-    next I32Store16(o) => { store!(sp, mem, len, cx, o, 2, |v: u64| (v as u16).to_le_bytes()) }
-    next I64Store16(o) => { store!(sp, mem, len, cx, o, 2, |v: u64| (v as u16).to_le_bytes()) }
-    next I64Store32(o) => { store!(sp, mem, len, cx, o, 4, to_le_u32) }
+    next I32Load(o) => { load!(ip, sp, mem, len, cx, o, 4, le_u32) }
+    next I64Load(o) => { load!(ip, sp, mem, len, cx, o, 8, i64::from_le_bytes) }
+    next F32Load(o) => { load!(ip, sp, mem, len, cx, o, 4, u32::from_le_bytes) }
+    next F64Load(o) => { load!(ip, sp, mem, len, cx, o, 8, u64::from_le_bytes) }
+    next I32Load8S(o) => { load!(ip, sp, mem, len, cx, o, 1, |b: [u8; 1]| i32::from(b[0] as i8)) }
+    next I32Load8U(o) => { load!(ip, sp, mem, len, cx, o, 1, |b: [u8; 1]| u32::from(b[0])) }
+    next I32Load16S(o) => { load!(ip, sp, mem, len, cx, o, 2, |b| i32::from(i16::from_le_bytes(b))) }
+    next I32Load16U(o) => { load!(ip, sp, mem, len, cx, o, 2, le_u16) }
+    next I64Load8S(o) => { load!(ip, sp, mem, len, cx, o, 1, |b: [u8; 1]| i64::from(b[0] as i8)) }
+    next I64Load8U(o) => { load!(ip, sp, mem, len, cx, o, 1, |b: [u8; 1]| u64::from(b[0])) }
+    next I64Load16S(o) => { load!(ip, sp, mem, len, cx, o, 2, |b| i64::from(i16::from_le_bytes(b))) }
+    next I64Load16U(o) => { load!(ip, sp, mem, len, cx, o, 2, |b| u64::from(u16::from_le_bytes(b))) }
+    next I64Load32S(o) => { load!(ip, sp, mem, len, cx, o, 4, |b| i64::from(i32::from_le_bytes(b))) }
+    next I64Load32U(o) => { load!(ip, sp, mem, len, cx, o, 4, |b| u64::from(u32::from_le_bytes(b))) }
+    next I32Store(o) => { store!(ip, sp, mem, len, cx, o, 4, to_le_u32) }
+    next F32Store(o) => { store!(ip, sp, mem, len, cx, o, 4, to_le_u32) }
+    next I64Store(o) => { store!(ip, sp, mem, len, cx, o, 8, |v: u64| v.to_le_bytes()) }
+    next F64Store(o) => { store!(ip, sp, mem, len, cx, o, 8, |v: u64| v.to_le_bytes()) }
+    next I32Store8(o) => { store!(ip, sp, mem, len, cx, o, 1, |v: u64| [v as u8]) }
+    next I64Store8(o) => { store!(ip, sp, mem, len, cx, o, 1, |v: u64| [v as u8]) }
+    next I32Store16(o) => { store!(ip, sp, mem, len, cx, o, 2, |v: u64| (v as u16).to_le_bytes()) }
+    next I64Store16(o) => { store!(ip, sp, mem, len, cx, o, 2, |v: u64| (v as u16).to_le_bytes()) }
+    next I64Store32(o) => { store!(ip, sp, mem, len, cx, o, 4, to_le_u32) }
     // ----- memory (bulk and size) -----
     next MemorySize { dst } => {
         sp.set(dst, u64::from((len / crate::memory::PAGE_SIZE) as u32));
@@ -1071,7 +1090,7 @@ handlers! {
         let d = sp.get(dst) as u32 as usize;
         let n = sp.get(n) as u32 as usize;
         if d + n > len {
-            return cx.trap(TrapCode::MemoryOutOfBounds);
+            return cx.trap(ip, TrapCode::MemoryOutOfBounds);
         }
         // SAFETY: `d..d + n` lies inside the memory (checked above).
         std::ptr::write_bytes(mem.add(d), sp.get(value) as u8, n);
@@ -1081,7 +1100,7 @@ handlers! {
         let s = sp.get(src) as u32 as usize;
         let n = sp.get(n) as u32 as usize;
         if s + n > len || d + n > len {
-            return cx.trap(TrapCode::MemoryOutOfBounds);
+            return cx.trap(ip, TrapCode::MemoryOutOfBounds);
         }
         // SAFETY: both ranges lie inside the memory (checked above); `copy` allows overlap.
         std::ptr::copy(mem.add(s), mem.add(d), n);
@@ -1097,7 +1116,7 @@ handlers! {
                 // SAFETY: `d..d + n` lies inside the memory (checked), `from` is host data.
                 std::ptr::copy_nonoverlapping(from.as_ptr(), mem.add(d), n);
             }
-            _ => return cx.trap(TrapCode::MemoryOutOfBounds),
+            _ => return cx.trap(ip, TrapCode::MemoryOutOfBounds),
         }
     }
     next DataDrop { data } => {
@@ -1114,21 +1133,21 @@ handlers! {
     }
     next I32LoadAdd { dst, base, index, offset } => {
         let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let v = le_u32(read_mem!(mem, len, cx, addr as usize + offset as usize, 4));
+        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset as usize, 4));
         sp.set(dst, u64::from(v));
     }
     next I32Load8UAdd { dst, base, index, offset } => {
         let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let [byte] = read_mem!(mem, len, cx, addr as usize + offset as usize, 1);
+        let [byte] = read_mem!(ip, mem, len, cx, addr as usize + offset as usize, 1);
         sp.set(dst, u64::from(byte));
     }
     next I32StoreAdd { base, index, value, offset } => {
         let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        write_mem!(mem, len, cx, addr as usize + offset as usize, 4, to_le_u32(sp.get(value)));
+        write_mem!(ip, mem, len, cx, addr as usize + offset as usize, 4, to_le_u32(sp.get(value)));
     }
     next I32AddStore { addr, lhs, rhs, offset } => {
         let v = (sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32);
-        write_mem!(mem, len, cx, ea!(sp, addr, offset), 4, v.to_le_bytes());
+        write_mem!(ip, mem, len, cx, ea!(sp, addr, offset), 4, v.to_le_bytes());
     }
     next I32AddShl { dst, base, index, shift } => {
         let shifted = num::i32_shl(sp.get(index) as i32, sp.get(shift) as i32);
@@ -1136,7 +1155,7 @@ handlers! {
     }
     // ----- sequences: the two instructions' own operations, in order -----
     next I32StoreThenAdd(st, add) => {
-        store!(sp, mem, len, cx, st, 4, to_le_u32);
+        store!(ip, sp, mem, len, cx, st, 4, to_le_u32);
         bin!(sp, add, i32::wrapping_add);
     }
     next I32AddThenAdd(a, b) => {
@@ -1145,26 +1164,26 @@ handlers! {
     }
     next I32AddThenLoad(add, ld) => {
         bin!(sp, add, i32::wrapping_add);
-        load!(sp, mem, len, cx, ld, 4, le_u32);
+        load!(ip, sp, mem, len, cx, ld, 4, le_u32);
     }
     next I32AddThenLoad16U(add, ld) => {
         bin!(sp, add, i32::wrapping_add);
-        load!(sp, mem, len, cx, ld, 2, le_u16);
+        load!(ip, sp, mem, len, cx, ld, 2, le_u16);
     }
     next I32Load16UThenShrU(ld, shr) => {
-        load!(sp, mem, len, cx, ld, 2, le_u16);
+        load!(ip, sp, mem, len, cx, ld, 2, le_u16);
         bin!(sp, shr, num::i32_shr_u);
     }
     next I32LoadThenLoad { dst0, addr0, dst1, addr1, offset0, offset1 } => {
-        sp.set(dst0, u64::from(le_u32(read_mem!(mem, len, cx, ea!(sp, addr0, offset0), 4))));
-        sp.set(dst1, u64::from(le_u32(read_mem!(mem, len, cx, ea!(sp, addr1, offset1), 4))));
+        sp.set(dst0, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
+        sp.set(dst1, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4))));
     }
     next I32AddThenStore(add, st) => {
         bin!(sp, add, i32::wrapping_add);
-        store!(sp, mem, len, cx, st, 4, to_le_u32);
+        store!(ip, sp, mem, len, cx, st, 4, to_le_u32);
     }
     ctl I32StoreThenJumpIfNez { store, cond, offset } => {
-        store!(sp, mem, len, cx, store, 4, to_le_u32);
+        store!(ip, sp, mem, len, cx, store, 4, to_le_u32);
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
     }
     ctl JumpToTableAnd { offset } => {
@@ -1214,14 +1233,14 @@ handlers! {
         let t = &cx.s.tables[cx.inst().tables[table as usize] as usize];
         match t.elems.get(sp.get(index) as u32 as usize) {
             Some(&r) => sp.set(dst, r),
-            None => return cx.trap(TrapCode::TableOutOfBounds),
+            None => return cx.trap(ip, TrapCode::TableOutOfBounds),
         }
     }
     next TableSet { index, value, table } => {
         let id = cx.inst().tables[table as usize] as usize;
         match cx.s.tables[id].elems.get_mut(sp.get(index) as u32 as usize) {
             Some(r) => *r = sp.get(value),
-            None => return cx.trap(TrapCode::TableOutOfBounds),
+            None => return cx.trap(ip, TrapCode::TableOutOfBounds),
         }
     }
     next TableSize { dst, table } => {
@@ -1243,7 +1262,7 @@ handlers! {
         let n = sp.get(n) as u32 as usize;
         match cx.s.tables[id].elems.get_mut(i..i + n) {
             Some(range) => range.fill(sp.get(value)),
-            None => return cx.trap(TrapCode::TableOutOfBounds),
+            None => return cx.trap(ip, TrapCode::TableOutOfBounds),
         }
     }
     next TableCopy { dst, src, len: n, dst_table, src_table } => {
@@ -1253,7 +1272,7 @@ handlers! {
         let dt = cx.inst().tables[dst_table as usize] as usize;
         let st = cx.inst().tables[src_table as usize] as usize;
         if let Err(code) = table_copy(&mut cx.s.tables, (dt, d), (st, s), n) {
-            return cx.trap(code);
+            return cx.trap(ip, code);
         }
     }
     next TableInit { dst, src, len: n, table, elem } => {
@@ -1265,7 +1284,7 @@ handlers! {
         let n = sp.get(n) as u32 as usize;
         match (seg.get(s..s + n), cx.s.tables[t].elems.get_mut(d..d + n)) {
             (Some(from), Some(to)) => to.copy_from_slice(from),
-            _ => return cx.trap(TrapCode::TableOutOfBounds),
+            _ => return cx.trap(ip, TrapCode::TableOutOfBounds),
         }
     }
     next ElemDrop { elem } => {
@@ -1280,7 +1299,7 @@ handlers! {
     }
     // ----- control -----
     ctl Trap(code) => {
-        cx.trap(code)
+        cx.trap(ip, code)
     }
     ctl Jump { offset } => {
         jump!(ip, sp, mem, len, cx, offset)
@@ -1292,19 +1311,19 @@ handlers! {
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 == 0, offset)
     }
     ctl JumpIfLoadI32Eq { load, other, offset } => {
-        let v: u32 = load!(sp, mem, len, cx, load, 4, le_u32);
+        let v: u32 = load!(ip, sp, mem, len, cx, load, 4, le_u32);
         branch!(ip, sp, mem, len, cx, v == sp.get(other) as u32, offset)
     }
     ctl JumpIfLoadI32Ne { load, other, offset } => {
-        let v: u32 = load!(sp, mem, len, cx, load, 4, le_u32);
+        let v: u32 = load!(ip, sp, mem, len, cx, load, 4, le_u32);
         branch!(ip, sp, mem, len, cx, v != sp.get(other) as u32, offset)
     }
     ctl JumpIfLoadNez { load, offset } => {
-        let v: u32 = load!(sp, mem, len, cx, load, 4, le_u32);
+        let v: u32 = load!(ip, sp, mem, len, cx, load, 4, le_u32);
         branch!(ip, sp, mem, len, cx, v != 0, offset)
     }
     ctl JumpIfLoadEqz { load, offset } => {
-        let v: u32 = load!(sp, mem, len, cx, load, 4, le_u32);
+        let v: u32 = load!(ip, sp, mem, len, cx, load, 4, le_u32);
         branch!(ip, sp, mem, len, cx, v == 0, offset)
     }
     ctl JumpIfI32Eq { lhs, rhs, offset } => { cmp_jump!(ip, sp, mem, len, cx, lhs, rhs, offset, |a: u32, b: u32| a == b) }
@@ -1358,13 +1377,13 @@ handlers! {
         let inst = cx.inst();
         let t = &cx.s.tables[inst.tables[table as usize] as usize];
         let Some(&entry) = t.elems.get(sp.get(index) as u32 as usize) else {
-            return cx.trap(TrapCode::UndefinedElement);
+            return cx.trap(ip, TrapCode::UndefinedElement);
         };
         let Some(target) = entry.checked_sub(1).map(|f| f as u32) else {
-            return cx.trap(TrapCode::IndirectCallToNull);
+            return cx.trap(ip, TrapCode::IndirectCallToNull);
         };
         if cx.s.calls[target as usize].ty != inst.type_ids[ty as usize] {
-            return cx.trap(TrapCode::BadSignature);
+            return cx.trap(ip, TrapCode::BadSignature);
         }
         resume!(cx, cx.call(ip, target, base))
     }
@@ -1442,7 +1461,15 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
             let (func, base) = cx.host;
             Ok(Exit::Host { func, base })
         }
-        Done::Trap => Err(cx.trap.take().expect("a trap with Done::Trap")),
+        Done::Trap => {
+            // Backtraces read every frame's position as "after the op it is executing"
+            // (the return address of a frame that called); so for the trapping op too.
+            let at = cx.trap_ip;
+            if let (false, Some(top)) = (at.is_null(), cx.s.frames.last_mut()) {
+                top.ip = IpPtr(at.wrapping_add(1));
+            }
+            Err(cx.trap.take().expect("a trap with Done::Trap"))
+        }
         Done::Continue => unreachable!("execute never returns Continue"),
     }
 }
@@ -1543,7 +1570,8 @@ fn call_host_from_wasm<T>(store: &mut Store<T>, func: u32, base: usize) -> Resul
     let f = Arc::clone(&store.hosts[host as usize]);
     if let Some(p) = &mut s.profile {
         // Until here the time was the caller's; the host function's is charged below.
-        p.sample(&s.frames, None);
+        let at = |f: &Frame, _| inlined_at(&s.funcs, &s.instances, f.func, f.ip.0);
+        p.sample(&s.frames, None, at);
     }
     let outcome = f(
         Caller {
@@ -1555,7 +1583,8 @@ fn call_host_from_wasm<T>(store: &mut Store<T>, func: u32, base: usize) -> Resul
     );
     let s = &mut store.inner;
     if let Some(p) = &mut s.profile {
-        p.sample(&s.frames, Some(func));
+        let at = |f: &Frame, _| inlined_at(&s.funcs, &s.instances, f.func, f.ip.0);
+        p.sample(&s.frames, Some(func), at);
     }
     s.stack_top = saved_top;
     outcome?;
@@ -1572,16 +1601,46 @@ fn call_host_from_wasm<T>(store: &mut Store<T>, func: u32, base: usize) -> Resul
 }
 
 fn backtrace(s: &StoreInner, entry_depth: usize) -> Vec<BacktraceFrame> {
-    s.frames[entry_depth..]
-        .iter()
-        .rev()
-        .map(|f| {
-            // Frames only hold wasm functions (a host call pushes none).
-            let (func_index, name) = s.wasm_func_name(f.func).unwrap_or((f.func, None));
-            BacktraceFrame {
+    let mut frames = Vec::new();
+    for f in s.frames[entry_depth..].iter().rev() {
+        // Frames only hold wasm functions (a host call pushes none).
+        let (func_index, name) = s.wasm_func_name(f.func).unwrap_or((f.func, None));
+        // A position inside an inlined body adds the inlined function's frame.
+        if let Some(inlined) = inlined_at(&s.funcs, &s.instances, f.func, f.ip.0) {
+            let (func_index, name) = s.wasm_func_name(inlined).unwrap_or((inlined, None));
+            frames.push(BacktraceFrame {
                 func_index,
                 name: name.map(str::to_owned),
-            }
-        })
-        .collect()
+            });
+        }
+        frames.push(BacktraceFrame {
+            func_index,
+            name: name.map(str::to_owned),
+        });
+    }
+    frames
+}
+
+/// The function (store id) whose inlined body contains the op before `after` in the code
+/// of wasm function `func` (store id), if any. Frames record positions that way: one past
+/// the op they are executing (see `run`).
+fn inlined_at(
+    funcs: &[FuncEntity],
+    instances: &[InstanceEntity],
+    func: u32,
+    after: Ip,
+) -> Option<u32> {
+    let FuncKind::Wasm { instance, defined } = funcs[func as usize].kind else {
+        return None;
+    };
+    let inst = &instances[instance as usize];
+    let code = inst.module.code(defined).ok()?;
+    if code.inlined.is_empty() {
+        return None;
+    }
+    let index = ((after as usize).checked_sub(code.ops.as_ptr() as usize)?
+        / std::mem::size_of::<Op>())
+    .checked_sub(1)?;
+    let inlined = crate::inline::inlined_at(code, index)?;
+    inst.funcs.get(inlined as usize).copied()
 }

@@ -9,6 +9,7 @@
 
 mod cache;
 mod exec;
+mod inline;
 mod instantiate;
 pub mod instr;
 pub mod memory;

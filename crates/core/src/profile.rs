@@ -43,13 +43,23 @@ impl Profiler {
     }
 
     /// Charges the time since the last sample to the stack `frames` (plus `host`, the store
-    /// id of a host function being called, if any).
-    pub(crate) fn sample(&mut self, frames: &[Frame], host: Option<u32>) {
+    /// id of a host function being called, if any). `inlined(frame, is_top)` is the
+    /// function whose inlined body the frame is executing, if any: it goes on the stack
+    /// above the frame's own function, as if it had been called.
+    pub(crate) fn sample(
+        &mut self,
+        frames: &[Frame],
+        host: Option<u32>,
+        inlined: impl Fn(&Frame, bool) -> Option<u32>,
+    ) {
         let now = Instant::now();
         let ns = u64::try_from(now.duration_since(self.last).as_nanos()).unwrap_or(u64::MAX);
         self.last = now;
         self.scratch.clear();
-        self.scratch.extend(frames.iter().map(|f| f.func));
+        for (i, f) in frames.iter().enumerate() {
+            self.scratch.push(f.func);
+            self.scratch.extend(inlined(f, i + 1 == frames.len()));
+        }
         self.scratch.extend(host);
         if let Some(total) = self.samples.get_mut(self.scratch.as_slice()) {
             *total = total.saturating_add(ns);

@@ -17,7 +17,7 @@ use wasmi_py_validate::ModuleValidator;
 use crate::cache::{CodeCacheStats, ModuleCache};
 use crate::memory::LinearMemory;
 use crate::profile::{Profile, Profiler};
-use crate::translate::{translate, CompiledFunc};
+use crate::translate::{translate_inlining, CompiledFunc, InlineSource};
 use crate::trap::{Trap, TrapCode};
 use crate::value::Val;
 
@@ -32,6 +32,10 @@ pub struct Config {
     pub max_value_slots: usize,
     /// Validate and translate each function on its first call (true) or all at load (false).
     pub lazy: bool,
+    /// Copy the bodies of small callees into their callers when translating (see
+    /// `src/inline.rs`): no call overhead for them, at the price of fuel and the call-depth
+    /// limit not counting those calls. Backtraces and profiles still show their frames.
+    pub inline: bool,
 }
 
 impl Default for Config {
@@ -41,6 +45,7 @@ impl Default for Config {
             max_call_depth: 100_000,
             max_value_slots: 8 << 20,
             lazy: true,
+            inline: true,
         }
     }
 }
@@ -113,6 +118,8 @@ pub(crate) struct ModuleInner {
     compiled: Box<[CompiledSlot]>,
     /// Where translated bodies are looked up before translating, if anywhere.
     cache: Option<ModuleCache>,
+    /// Whether translation inlines small callees ([`Config::inline`]).
+    inline: bool,
 }
 
 impl ModuleInner {
@@ -128,9 +135,20 @@ impl ModuleInner {
                 {
                     return Ok(Arc::new(found));
                 }
-                translate(&self.module, &self.refs, defined).map(Arc::new)
+                let source = |f| self.inline_body(f);
+                let inline = self.inline.then_some(&source as InlineSource<'_>);
+                translate_inlining(&self.module, &self.refs, defined, inline).map(Arc::new)
             })
             .as_ref()
+    }
+
+    /// The code of module function `func` to inline into a caller being translated: only
+    /// code already translated (that has run, or been inlined, before: see
+    /// `crate::inline`), never waiting for a translation in progress.
+    fn inline_body(&self, func: u32) -> Option<Arc<CompiledFunc>> {
+        let defined = func.checked_sub(self.module.num_imported_functions)?;
+        let code = self.compiled.get(defined as usize)?.get()?.as_ref().ok()?;
+        crate::inline::inlinable(code).then(|| Arc::clone(code))
     }
 
     /// The bodies translated (or taken from the code cache) so far, by defined index.
@@ -179,8 +197,7 @@ impl Module {
     fn load(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> Result<Self, Error> {
         let bytes: Arc<[u8]> = Arc::from(bytes);
         // Started first: the cache hashes the bytes on a helper thread meanwhile.
-        let cache =
-            cache_dir.map(|dir| ModuleCache::open(dir, Arc::clone(&bytes), engine.config.features));
+        let cache = cache_dir.map(|dir| ModuleCache::open(dir, Arc::clone(&bytes), &engine.config));
         let module = wasmi_py_decode::Module::decode_shared(bytes, engine.config.features)?;
         let refs = ModuleValidator::new(&module)?;
         let compiled = (0..module.num_defined_functions())
@@ -191,6 +208,7 @@ impl Module {
             refs,
             compiled,
             cache,
+            inline: engine.config.inline,
         });
         if !engine.config.lazy {
             for i in 0..inner.module.num_defined_functions() {
@@ -474,7 +492,8 @@ impl<T> Store<T> {
         &self.inner.engine
     }
 
-    /// Limits execution to `fuel` units (one per loop iteration and per call); running out
+    /// Limits execution to `fuel` units (one per loop iteration and per call, calls of
+    /// functions the translator inlined excepted: see [`Config::inline`]); running out
     /// traps with [`TrapCode::OutOfFuel`]. `None` removes the limit.
     /// Ends a running profile (see [`Store::start_profile`]).
     pub fn set_fuel(&mut self, fuel: Option<u64>) {

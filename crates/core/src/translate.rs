@@ -30,9 +30,12 @@
 //! then moves every temporary up by the number of constants and every constant to its
 //! slot. The frame-size limit keeps the two ranges apart.
 
+use std::sync::Arc;
+
 use wasmi_py_decode::{BlockType, Error, Module, Operator, Result};
 use wasmi_py_validate::{FuncValidator, ModuleValidator};
 
+use crate::inline::{self, Inlined};
 use crate::instr::{Bin, Instr, Load, Reg, Store, Un};
 use crate::trap::TrapCode;
 
@@ -51,6 +54,9 @@ pub struct CompiledFunc {
     pub(crate) num_locals: usize,
     /// Slots the frame needs: params + locals + constants + temporaries.
     pub(crate) frame_size: usize,
+    /// The op ranges that are inlined bodies of other functions (`crate::inline`), in
+    /// order; empty for a plain translation.
+    pub(crate) inlined: Box<[Inlined]>,
 }
 
 impl CompiledFunc {
@@ -75,6 +81,7 @@ impl CompiledFunc {
             num_params,
             num_locals,
             frame_size,
+            inlined: Box::default(),
         }
     }
 
@@ -173,6 +180,12 @@ struct Translator<'a> {
     /// after it (a jump may land between them).
     barrier: usize,
     num_results: usize,
+    /// Where to find callees to inline, if inlining.
+    inline: Option<InlineSource<'a>>,
+    /// The op ranges inlined so far.
+    inlined: Vec<Inlined>,
+    /// Ops inlining may still add.
+    inline_budget: usize,
 }
 
 /// Buffers a translation works in, kept per thread and reused (cleared) by the next one:
@@ -218,6 +231,10 @@ impl Scratch {
     }
 }
 
+/// Where a translation finds the code of the callees it may inline (`crate::inline`): the
+/// translated code of module function `f`, if it is [`inline::inlinable`].
+pub(crate) type InlineSource<'a> = &'a dyn Fn(u32) -> Option<Arc<CompiledFunc>>;
+
 thread_local! {
     static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
 }
@@ -228,8 +245,23 @@ pub fn translate(
     refs: &ModuleValidator,
     defined_index: u32,
 ) -> Result<CompiledFunc> {
+    translate_inlining(module, refs, defined_index, None)
+}
+
+/// [`translate`], inlining the calls of functions `inline` has code for.
+pub(crate) fn translate_inlining(
+    module: &Module,
+    refs: &ModuleValidator,
+    defined_index: u32,
+    inline: Option<InlineSource<'_>>,
+) -> Result<CompiledFunc> {
     let mut scratch = SCRATCH.with(std::cell::Cell::take).unwrap_or_default();
-    let result = translate_with(module, refs, defined_index, &mut scratch);
+    let mut result = translate_with(module, refs, defined_index, inline, &mut scratch);
+    if result.is_err() && inline.is_some() {
+        // Inlining must not change which functions translate: it can make a frame that
+        // was near the slot limit too large. (An invalid body fails the same way again.)
+        result = translate_with(module, refs, defined_index, None, &mut scratch);
+    }
     if scratch.worth_keeping() {
         SCRATCH.with(|cell| cell.set(Some(scratch)));
     }
@@ -241,12 +273,14 @@ fn translate_with(
     module: &Module,
     refs: &ModuleValidator,
     defined_index: u32,
+    inline: Option<InlineSource<'_>>,
     scratch: &mut Scratch,
 ) -> Result<CompiledFunc> {
     let func_index = module.num_imported_functions + defined_index;
     let body = module
         .body(defined_index)
         .ok_or_else(|| Error::invalid(0, format!("unknown function {func_index}")))?;
+    let body_bytes = module.bodies[defined_index as usize].len();
     let (locals, ops) = body.read_locals()?;
     let validator = FuncValidator::new(refs, module, func_index, &locals)?;
     let ty = module
@@ -274,6 +308,9 @@ fn translate_with(
         last_result: None,
         barrier: 0,
         num_results: ty.results().len(),
+        inline,
+        inlined: Vec::new(),
+        inline_budget: body_bytes.max(inline::MIN_GROWTH_BUDGET),
     };
     t.instrs.clear();
     t.stack.clear();
@@ -340,7 +377,7 @@ impl Translator<'_> {
         }
         self.place_constants();
         thread_jumps(&mut self.instrs);
-        fuse_pairs(&mut self.instrs, pairs);
+        fuse_pairs(&mut self.instrs, pairs, &mut self.inlined);
         verify(&self.instrs, frame_size).map_err(|reason| {
             Error::invalid(
                 0,
@@ -350,13 +387,15 @@ impl Translator<'_> {
                 ),
             )
         })?;
-        Ok(CompiledFunc::from_parts(
+        let mut code = CompiledFunc::from_parts(
             &self.instrs,
             &self.consts,
             num_params,
             num_locals,
             frame_size,
-        ))
+        );
+        code.inlined = std::mem::take(&mut self.inlined).into_boxed_slice();
+        Ok(code)
     }
 }
 
@@ -463,8 +502,10 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
 
 /// Merges adjacent pairs (see [`fused_pair`]) whose second instruction is not a jump
 /// target, and re-targets every jump. A jump inside a merged pair (`CopyThenJump`) keeps
-/// its target relative to the merged instruction.
-fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch) {
+/// its target relative to the merged instruction. No pair crosses the start or end of an
+/// `inlined` range (a trap's position must say whether it was inside), and the ranges
+/// are moved with their code.
+fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch, inlined: &mut [Inlined]) {
     let n = instrs.len();
     let PairScratch {
         is_target,
@@ -485,6 +526,13 @@ fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch) {
         if let Instr::JumpTable { len, .. } | Instr::JumpTableAnd { len, .. } = *instr {
             let entries = (i + 1).min(n)..(i + 2 + len as usize).min(n);
             is_target[entries].fill(true);
+        }
+    }
+    for r in inlined.iter() {
+        for at in [r.start, r.end] {
+            if let Some(t) = is_target.get_mut(at as usize) {
+                *t = true;
+            }
         }
     }
     // new_index[old]: where the old instruction (or the pair it starts or ends) is now;
@@ -515,6 +563,11 @@ fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch) {
     }
     if out.len() == n {
         return;
+    }
+    for r in inlined.iter_mut() {
+        // A range's ends begin ops of their own (marked above); `end` may be `n`.
+        let moved = |at: u32| new_index.get(at as usize).map_or(out.len(), |&i| i) as u32;
+        (r.start, r.end) = (moved(r.start), moved(r.end));
     }
     for (at, instr) in out.iter_mut().enumerate() {
         let from = jump_from[at];
@@ -878,6 +931,97 @@ impl Translator<'_> {
         }
     }
 
+    // ----- inlining (see `crate::inline`) ---------------------------------------------------
+
+    /// Emits the body of function `func` in place of a call of it whose arguments are the
+    /// temporaries from stack position `position` on (already popped); `false` if it is
+    /// not inlined and the call is to be emitted.
+    fn inline_call(&mut self, func: u32, position: usize) -> Result<bool> {
+        let Some(source) = self.inline else {
+            return Ok(false);
+        };
+        if func == self.func_index {
+            return Ok(false);
+        }
+        let Some(callee) = source(func) else {
+            return Ok(false);
+        };
+        let c = &*callee;
+        let added = c.ops.len() + c.num_locals;
+        // The frame must still fit, with room for every constant the callee may add (so
+        // `constant` cannot fail below).
+        let fits = self.first_const + position + c.frame_size <= MAX_FRAME_SLOTS
+            && self.first_const + self.consts.len() + c.num_consts < MAX_FRAME_SLOTS;
+        if added > self.inline_budget || !fits || c.ops.is_empty() {
+            return Ok(false);
+        }
+        self.inline_budget -= added;
+        self.max_height = self.max_height.max(position + c.frame_size);
+        let mut consts = Vec::with_capacity(c.num_consts);
+        for &value in &c.consts[..c.num_consts] {
+            consts.push(PROVISIONAL_TOP - self.constant(value)?);
+        }
+        let zero = match c.num_locals {
+            0 => 0,
+            _ => PROVISIONAL_TOP - self.constant(0)?,
+        };
+        // The callee's slot `r` in this frame: its constants are ours, the rest is at
+        // `base + r` (all below `MAX_FRAME_SLOTS`, checked above).
+        let base = self.temp_base + position;
+        let first_const = c.num_params + c.num_locals;
+        let slot = |r: Reg| -> Reg {
+            match usize::from(r).checked_sub(first_const) {
+                Some(k) if k < c.num_consts => consts[k],
+                _ => (base + usize::from(r)) as Reg,
+            }
+        };
+        // Nothing before merges with the inlined code, nothing in it with what follows.
+        self.label();
+        for local in 0..c.num_locals {
+            self.emit(Instr::Copy {
+                dst: (base + c.num_params + local) as Reg,
+                src: zero,
+            });
+        }
+        let start = self.instrs.len();
+        let last = c.ops.len() - 1;
+        let falls_through = !matches!(c.ops[last].instr, Instr::Return);
+        let end = start + last + usize::from(falls_through);
+        for (j, op) in c.ops.iter().enumerate() {
+            let to_end = (end - (start + j)) as i32;
+            let instr = match op.instr {
+                // The last instruction's return falls through to what follows the call
+                // (jumps to it land there too; so does a jump table whose last entry it
+                // was: taking that entry runs the op at `end`, which is continuing there).
+                Instr::Return if j == last => continue,
+                Instr::Return1 { src } if j == last => Instr::Copy {
+                    dst: base as Reg,
+                    src: slot(src),
+                },
+                Instr::Return => Instr::Jump { offset: to_end },
+                Instr::Return1 { src } => Instr::CopyThenJump {
+                    dst: base as Reg,
+                    src: slot(src),
+                    offset: to_end,
+                },
+                mut instr => {
+                    instr.visit_regs_mut(|_, r| *r = slot(*r));
+                    instr
+                }
+            };
+            // Pushed as they are: `emit` would merge copies and move the jumps' targets.
+            self.instrs.push(instr);
+        }
+        debug_assert_eq!(self.instrs.len(), end);
+        self.label();
+        self.inlined.push(Inlined {
+            start: start as u32,
+            end: end as u32,
+            func,
+        });
+        Ok(true)
+    }
+
     // ----- control --------------------------------------------------------------------------
 
     fn label(&mut self) -> usize {
@@ -1238,12 +1382,15 @@ impl Translator<'_> {
                     .expect("validated call target");
                 let (np, nr) = (ty.params().len(), ty.results().len());
                 self.materialize_top(np);
-                let base = self.temp(self.stack.len() - np);
-                self.stack.truncate(self.stack.len() - np);
-                self.emit(Instr::Call {
-                    func: function_index,
-                    base,
-                });
+                let position = self.stack.len() - np;
+                let base = self.temp(position);
+                self.stack.truncate(position);
+                if !self.inline_call(function_index, position)? {
+                    self.emit(Instr::Call {
+                        func: function_index,
+                        base,
+                    });
+                }
                 for _ in 0..nr {
                     self.push_temp();
                 }

@@ -220,3 +220,61 @@ fn an_unwritable_cache_directory_only_means_translating() {
     assert!(module.save_code_cache().is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Code with an inlined body (`$leaf` runs before `$run` is translated, so `$run` inlines
+/// it: src/inline.rs) comes back from the cache with its record of the inlined range: a
+/// trap inside it still shows `$leaf`'s frame, also in a process that never translated
+/// `$leaf`, and damage anywhere in the file changes neither.
+#[test]
+fn inlined_code_comes_back_with_its_frames() {
+    let bytes = wat(r#"(module
+      (memory 1)
+      (func $leaf (param i32) (result i32) (i32.load (local.get 0)))
+      (func $warm (export "warm") (param i32) (result i32) (call $leaf (local.get 0)))
+      (func $run (export "run") (param i32) (result i32)
+        (i32.add (call $leaf (local.get 0)) (i32.const 1))))"#);
+    // (result of run(0), names in the backtrace of run(-1))
+    let check = |module: &Module, warm: bool| -> (Vec<Val>, Vec<String>) {
+        let mut store = Store::new(&Engine::default(), ());
+        let instance = Linker::new().instantiate(&mut store, module).unwrap();
+        if warm {
+            let f = instance.get_func(&store, "warm").unwrap();
+            f.call(&mut store, &[Val::I32(0)]).unwrap();
+        }
+        let f = instance.get_func(&store, "run").unwrap();
+        let trap = f.call(&mut store, &[Val::I32(-1)]).unwrap_err();
+        let names = trap
+            .backtrace()
+            .iter()
+            .map(|frame| frame.name.clone().unwrap_or_default())
+            .collect();
+        (f.call(&mut store, &[Val::I32(0)]).unwrap(), names)
+    };
+    let expected = (
+        vec![Val::I32(1)],
+        vec!["leaf".to_string(), "run".to_string()],
+    );
+    let dir = temp_dir("inlined");
+    let first = cached(&bytes, &dir);
+    assert_eq!(check(&first, true), expected);
+    first.save_code_cache().unwrap();
+    let file = cache_file(&dir);
+    let good = std::fs::read(&file).unwrap();
+
+    let second = cached(&bytes, &dir);
+    assert_eq!(check(&second, false), expected);
+    let stats = second.code_cache_stats().unwrap();
+    assert_eq!(
+        (stats.hits, stats.misses),
+        (1, 0),
+        "only `$run` ran, from the file"
+    );
+
+    for i in 0..good.len() {
+        let mut bad = good.clone();
+        bad[i] ^= 0x10;
+        std::fs::write(&file, &bad).unwrap();
+        assert_eq!(check(&cached(&bytes, &dir), false), expected, "byte {i}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
