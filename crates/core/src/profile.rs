@@ -6,7 +6,9 @@
 //! sample instead of trapping: the clock time since the previous sample is charged to the
 //! call stack of that moment (the functions of `StoreInner::frames`, outermost first). Time
 //! in a host function is charged exactly, to the stack of its caller plus the host function,
-//! by samples taken around the host call.
+//! by samples taken around the host call. A stack deeper than 256 frames keeps its
+//! innermost 256 below an `[outer frames]` entry (as perf keeps 127), so deep recursion
+//! cannot make the profile's memory grow with the square of the depth.
 //!
 //! Like every sampling profiler it is statistical: a stretch of straight-line code is
 //! charged to whatever stack the next call or backward jump has. So a function that
@@ -19,6 +21,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::store::{Frame, StoreInner};
+
+/// Frames of a stack a sample keeps (the innermost; deeper stacks start with
+/// [`OUTER_FRAMES`]), as perf keeps 127.
+const MAX_FRAMES: usize = 256;
+/// Stands for the frames outside the innermost [`MAX_FRAMES`] (not a store function id:
+/// stores have fewer functions).
+const OUTER_FRAMES: u32 = u32::MAX;
 
 /// The state of a running profile (in `StoreInner::profile`).
 pub(crate) struct Profiler {
@@ -56,7 +65,13 @@ impl Profiler {
         let ns = u64::try_from(now.duration_since(self.last).as_nanos()).unwrap_or(u64::MAX);
         self.last = now;
         self.scratch.clear();
-        for (i, f) in frames.iter().enumerate() {
+        // Deep recursion: only the innermost frames, below a marker for the rest (one
+        // stored stack per sampled depth would otherwise grow with the square of it).
+        let first = frames.len().saturating_sub(MAX_FRAMES);
+        if first > 0 {
+            self.scratch.push(OUTER_FRAMES);
+        }
+        for (i, f) in frames.iter().enumerate().skip(first) {
             self.scratch.push(f.func);
             self.scratch.extend(inlined(f, i + 1 == frames.len()));
         }
@@ -101,6 +116,9 @@ impl Profiler {
 /// A readable name for store function `f`: the name section's name for a wasm function
 /// (`func[N]` without one), `module.name` of the import for a host function.
 fn function_name(s: &StoreInner, f: u32) -> String {
+    if f == OUTER_FRAMES {
+        return "[outer frames]".to_owned();
+    }
     match s.wasm_func_name(f) {
         Some((_, Some(name))) => name.to_owned(),
         Some((index, None)) => format!("func[{index}]"),

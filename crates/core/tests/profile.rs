@@ -163,3 +163,46 @@ fn sampling_at_every_unit_changes_no_result() {
     };
     assert_eq!(results(true), results(false));
 }
+
+/// Deep recursion: a sample keeps the innermost 256 frames below an `[outer frames]`
+/// marker, so memory does not grow with the square of the depth; no time is lost.
+#[test]
+fn deep_stacks_keep_their_innermost_frames() {
+    let text = r#"(module
+      (func $down (param $n i32) (result i32) (local $i i32)
+        (if (result i32) (i32.eqz (local.get $n))
+          (then
+            (loop $l
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get $i) (i32.const 100000))))
+            (local.get $i))
+          (else (call $down (i32.sub (local.get $n) (i32.const 1))))))
+      (func (export "run") (param i32) (result i32) (call $down (local.get 0))))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wat(text)).unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new().instantiate(&mut store, &module).unwrap();
+    let run = inst.get_func(&store, "run").unwrap();
+    store.start_profile(10);
+    for depth in [10, 5_000] {
+        assert_eq!(
+            run.call(&mut store, &[Val::I32(depth)]).unwrap(),
+            [Val::I32(100_000)]
+        );
+    }
+    let profile = store.profile().unwrap();
+    let stacks: Vec<(Vec<&str>, Duration)> = profile.stacks().collect();
+    assert!(stacks.iter().all(|(names, _)| names.len() <= 257));
+    let deep: Vec<_> = stacks
+        .iter()
+        .filter(|(names, _)| names[0] == "[outer frames]")
+        .collect();
+    assert!(!deep.is_empty(), "the 5,000-deep samples are truncated");
+    assert!(deep
+        .iter()
+        .all(|(names, _)| names.len() == 257 && names[1..].iter().all(|&n| n == "down")));
+    // One stack per depth sampled up to 256, then all deeper ones are the same.
+    assert!(stacks.len() < 100, "{} stacks", stacks.len());
+    let total: Duration = stacks.iter().map(|(_, t)| *t).sum();
+    assert_eq!(total, profile.total());
+}
