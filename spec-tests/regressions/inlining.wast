@@ -3,13 +3,15 @@
 ;;   slot 0 renumbered: in a callee without parameters slot 0 is a constant, and the first
 ;;   version of the pass wrote the result over that constant ("no-params" below; CPython's
 ;;   start-up failed with "can't initialize sys module", the spec suites passed).
-;; - Declared locals read as zero on every inlined call ("fresh-local").
+;; - Declared locals read as zero on every inlined call ("fresh-local", "cond-local";
+;;   a local written before any read is not zeroed: "keep").
 ;; - Constants of caller and callee share the caller's pool, equal bit patterns once
 ;;   (f32/i32 with the same bits, negative zero vs zero).
 ;; - Returns in the middle of a callee, loops and jump tables inside it, calls from inside
 ;;   it (direct, indirect, back into the caller), a callee with more slots than the caller.
 ;; - Jumps of the caller over and into the code around inlined bodies (its `br_table`).
 ;; - Traps inside an inlined body.
+;; - The op computing a callee's result writing the call's slot directly ("sel", "keep").
 (module
   (memory 1)
   (global $g (mut i32) (i32.const 100))
@@ -21,7 +23,7 @@
   (func $no-params (result i32) (i32.load offset=16 (i32.const 0)))
   (func $fresh-local (param i32) (result i32) (local $l i32)
     (local.set $l (i32.add (local.get $l) (local.get 0)))
-    (local.get $l))
+    (i32.add (local.get $l) (i32.const 0)))
   (func $bits (param f32) (result i32)
     (i32.add (i32.reinterpret_f32 (f32.add (local.get 0) (f32.const 1)))
              (i32.const 0x3f800000)))
@@ -55,6 +57,21 @@
       (i32.add (i32.add (i32.add (i32.const 1) (i32.const 2)) (i32.add (i32.const 3) (i32.const 4)))
                (i32.add (i32.add (i32.const 5) (i32.const 6)) (i32.add (i32.const 7) (i32.const 8))))))
   (func $div (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  ;; The op before the last return computes the result; the taken `br_if` returns another
+  ;; value (the translator gives it a copy-and-return of its own).
+  (func $sel (param i32) (result i32)
+    (block (result i32)
+      (br_if 0 (i32.const 10) (local.get 0))
+      (drop)
+      (i32.add (local.get 0) (i32.const 5))))
+  ;; Read before written on one path: zeroed at every inlined call.
+  (func $cond-local (param i32) (result i32) (local i32)
+    (if (local.get 0) (then (local.set 1 (i32.const 7))))
+    (local.get 1))
+  ;; Written first on every path: not zeroed (and nothing can tell).
+  (func $keep (param i32) (result i32) (local i32)
+    (local.set 1 (i32.mul (local.get 0) (i32.const 3)))
+    (local.get 1))
   (func $back (param i32) (result i32)
     (if (result i32) (i32.gt_s (local.get 0) (i32.const 0))
       (then (call $recurse (i32.sub (local.get 0) (i32.const 1))))
@@ -87,6 +104,13 @@
   (func (export "wide") (param i32) (result i32)
     (i32.add (call $wide (local.get 0)) (call $wide (i32.const 0))))
   (func (export "div") (param i32 i32) (result i32) (call $div (local.get 0) (local.get 1)))
+  (func (export "sel") (param i32) (result i32) (i32.add (call $sel (local.get 0)) (i32.const 0)))
+  (func (export "cond-local") (param i32) (result i32)
+    ;; Both calls' frames start at the same slot: the second sees the first's local.
+    (drop (call $cond-local (i32.const 1)))
+    (call $cond-local (local.get 0)))
+  (func (export "keep") (param i32) (result i32)
+    (i32.add (call $keep (local.get 0)) (call $keep (i32.const 1))))
   (func (export "switch") (param i32) (result i32)
     (block $c (block $b (block $a
       (br_table $a $b $c (local.get 0)))
@@ -116,6 +140,11 @@
 (assert_trap (invoke "div" (i32.const 7) (i32.const 0)) "integer divide by zero")
 (assert_trap (invoke "div" (i32.const 0x80000000) (i32.const -1)) "integer overflow")
 (assert_return (invoke "recurse" (i32.const 5)) (i32.const 6))
+(assert_return (invoke "sel" (i32.const 1)) (i32.const 10))
+(assert_return (invoke "sel" (i32.const 0)) (i32.const 5))
+(assert_return (invoke "keep" (i32.const 7)) (i32.const 24))
+(assert_return (invoke "cond-local" (i32.const 0)) (i32.const 0))
+(assert_return (invoke "cond-local" (i32.const 1)) (i32.const 7))
 (assert_return (invoke "switch" (i32.const 0)) (i32.const 200))
 (assert_return (invoke "switch" (i32.const 1)) (i32.const 9))
 (assert_return (invoke "switch" (i32.const 2)) (i32.const 10))

@@ -12,9 +12,11 @@
 //!   its frame would have started: its parameters are the caller's argument slots, as for
 //!   a real call, and nothing above `base` is live in the caller across a call);
 //! - its constants join the caller's, and its declared locals are zeroed by copies from a
-//!   zero constant;
-//! - a return becomes a copy of the result to `base` and a jump past the inlined body (the
-//!   last instruction's return simply falls through).
+//!   zero constant, except those its entry block writes before any read
+//!   ([`needs_zeroing`]);
+//! - a return becomes a copy of the result to `base` and a jump past the inlined body; the
+//!   last instruction's return simply falls through, and the op computing its value
+//!   writes it to `base` itself where no jump lands on that return ([`result_producer`]).
 //!
 //! Which code is inlined: the callee's translation if it exists already (the function has
 //! run, or was translated, before) and is small ([`inlinable`]); a callee is never
@@ -40,7 +42,8 @@
 //! [`CompiledFunc::inlined`] records which op range came from which function, and a trap
 //! (or a profile sample) inside one shows the inlined function's frame.
 
-use crate::instr::Instr;
+use crate::exec::Op;
+use crate::instr::{Instr, Reg};
 use crate::translate::CompiledFunc;
 
 /// Callees with more ops than this are not inlined. Chosen by A/B runs of the earlier
@@ -75,6 +78,68 @@ pub(crate) fn inlinable(callee: &CompiledFunc) -> bool {
             .ops
             .iter()
             .all(|op| !matches!(op.instr, Instr::ReturnMany { .. }))
+}
+
+/// If `ops` (a callee's code) ends in `Return1 { src }` that no jump lands on, right after
+/// the op computing `src`: that op's index. Inlined, it writes the result where the call
+/// wants it, and the copy a return becomes is saved (one dispatch per call).
+pub(crate) fn result_producer(ops: &[Op]) -> Option<usize> {
+    let last = ops.len().checked_sub(1)?;
+    let Instr::Return1 { src } = ops[last].instr else {
+        return None;
+    };
+    let before = last.checked_sub(1)?;
+    let mut producer = ops[before].instr;
+    if producer.result_mut().map(|r| *r) != Some(src) {
+        return None;
+    }
+    // A jump table's entries are run directly (an entry may be the return itself).
+    (!jump_targets(ops)[last]).then_some(before)
+}
+
+/// Whether a callee's declared local `local` (a slot) must be zeroed when it is inlined:
+/// false only if the straight-line code at its entry (up to the first jump, or op a jump
+/// may land on) writes the local before anything reads it, so every path writes it
+/// first. (clang's locals are mostly registers of this kind; a zeroing copy per local
+/// and call is what is saved.)
+pub(crate) fn needs_zeroing(ops: &[Op], targets: &[bool], local: Reg) -> bool {
+    for (i, op) in ops.iter().enumerate() {
+        let mut instr = op.instr;
+        if targets[i] || instr.is_terminal() || instr.jump_offset_mut().is_some() {
+            return true;
+        }
+        if matches!(instr, Instr::JumpTable { .. } | Instr::JumpTableAnd { .. }) {
+            return true;
+        }
+        let mut mentions = 0;
+        instr.visit_regs_mut(|_, r| mentions += usize::from(*r == local));
+        if mentions > 0 {
+            let written = instr.result_mut().is_some_and(|r| *r == local);
+            return !(written && mentions == 1);
+        }
+    }
+    true
+}
+
+/// Which ops of `ops` a jump may land on (jump targets and jump-table entries).
+pub(crate) fn jump_targets(ops: &[Op]) -> Vec<bool> {
+    let mut targets = vec![false; ops.len() + 1];
+    for (i, op) in ops.iter().enumerate() {
+        let mut instr = op.instr;
+        if let Some(&mut offset) = instr.jump_offset_mut() {
+            if let Some(t) = usize::try_from(i as i64 + i64::from(offset))
+                .ok()
+                .and_then(|t| targets.get_mut(t))
+            {
+                *t = true;
+            }
+        }
+        if let Instr::JumpTable { len, .. } | Instr::JumpTableAnd { len, .. } = instr {
+            let entries = (i + 1).min(ops.len())..(i + 2 + len as usize).min(ops.len());
+            targets[entries].fill(true);
+        }
+    }
+    targets
 }
 
 /// The function (module index) inlined at op `index` of `code`, if any.
@@ -162,6 +227,9 @@ mod tests {
         assert_eq!(calls, [0, 2, 4, 5, 3]);
         let inlined: Vec<u32> = caller.inlined.iter().map(|r| r.func).collect();
         assert_eq!(inlined, [1, 2]);
+        // `$small` is one add, writing the call's result slot (no copy, no return).
+        let small = caller.inlined[0];
+        assert_eq!(small.end - small.start, 1, "{:?}", caller.instrs());
         let (recursive, calls) = code(&m, 1);
         assert_eq!(calls, [2], "a function is not inlined into itself");
         assert!(recursive.inlined.is_empty());
@@ -306,6 +374,71 @@ mod tests {
         let inst = Linker::new().instantiate(&mut store, &m).unwrap();
         let f = inst.get_func(&store, "big").unwrap();
         assert_eq!(f.call(&mut store, &[]).unwrap(), [Val::I32(10)]);
+    }
+
+    /// The op before a final `Return1` may write the call's result directly only if it
+    /// computes the returned slot and nothing jumps to the return. (The translator makes
+    /// a taken `br_if` to the end its own copy-and-return, so this is checked on code
+    /// made by hand.)
+    #[test]
+    fn the_result_producer_is_found_only_where_safe() {
+        let ops = |instrs: &[Instr]| -> Vec<Op> { instrs.iter().map(|&i| Op::new(i)).collect() };
+        let add = Instr::I32Add(crate::instr::Bin {
+            dst: 3,
+            lhs: 0,
+            rhs: 1,
+        });
+        let ret = Instr::Return1 { src: 3 };
+        assert_eq!(result_producer(&ops(&[add, ret])), Some(0));
+        let other = Instr::Return1 { src: 2 };
+        assert_eq!(result_producer(&ops(&[add, other])), None, "another slot");
+        let jump = Instr::JumpIfNez { cond: 0, offset: 2 };
+        assert_eq!(
+            result_producer(&ops(&[jump, add, ret])),
+            None,
+            "a jump lands"
+        );
+        let past = Instr::JumpIfNez { cond: 0, offset: 1 };
+        assert_eq!(result_producer(&ops(&[past, add, ret])), Some(1));
+        // Entries 1..=3, the last being the return (run directly when taken).
+        let table = Instr::JumpTable { index: 0, len: 2 };
+        let to_add = Instr::Jump { offset: 1 };
+        assert_eq!(
+            result_producer(&ops(&[table, to_add, add, ret])),
+            None,
+            "the return is a table entry"
+        );
+        assert_eq!(result_producer(&ops(&[ret])), None);
+        assert_eq!(result_producer(&ops(&[Instr::Return])), None);
+    }
+
+    /// A local is left unzeroed only if straight-line code at the entry writes it before
+    /// any read.
+    #[test]
+    fn locals_written_first_are_not_zeroed() {
+        let ops = |instrs: &[Instr]| -> Vec<Op> { instrs.iter().map(|&i| Op::new(i)).collect() };
+        let bin = |dst, lhs, rhs| Instr::I32Add(crate::instr::Bin { dst, lhs, rhs });
+        let ret = Instr::Return1 { src: 1 };
+        let check = |code: &[Instr]| {
+            let code = ops(code);
+            needs_zeroing(&code, &jump_targets(&code), 1)
+        };
+        // Local 1 (param 0): written first, read first, read and written by one op.
+        assert!(!check(&[bin(1, 0, 0), bin(2, 1, 1), ret]));
+        assert!(check(&[bin(2, 1, 0), bin(1, 0, 0), ret]));
+        assert!(check(&[bin(1, 1, 0), ret]));
+        // A jump before the write: a path may skip it.
+        let skip = Instr::JumpIfNez { cond: 0, offset: 2 };
+        assert!(check(&[skip, bin(1, 0, 0), ret]));
+        // The write is a loop head (a jump target): first on every path still, but the
+        // analysis stops at targets (conservative).
+        let back = Instr::JumpIfNez {
+            cond: 0,
+            offset: -1,
+        };
+        assert!(check(&[bin(1, 0, 0), back, ret]));
+        // Never mentioned: zeroed (nothing to save, nothing to risk).
+        assert!(check(&[bin(2, 0, 0), Instr::Return1 { src: 2 }]));
     }
 
     #[test]

@@ -961,9 +961,13 @@ impl Translator<'_> {
         for &value in &c.consts[..c.num_consts] {
             consts.push(PROVISIONAL_TOP - self.constant(value)?);
         }
-        let zero = match c.num_locals {
-            0 => 0,
-            _ => PROVISIONAL_TOP - self.constant(0)?,
+        let targets = inline::jump_targets(&c.ops);
+        let zeroed: Vec<usize> = (c.num_params..c.num_params + c.num_locals)
+            .filter(|&local| inline::needs_zeroing(&c.ops, &targets, local as Reg))
+            .collect();
+        let zero = match zeroed.is_empty() {
+            true => 0,
+            false => PROVISIONAL_TOP - self.constant(0)?,
         };
         // The callee's slot `r` in this frame: its constants are ours, the rest is at
         // `base + r` (all below `MAX_FRAME_SLOTS`, checked above).
@@ -977,16 +981,18 @@ impl Translator<'_> {
         };
         // Nothing before merges with the inlined code, nothing in it with what follows.
         self.label();
-        for local in 0..c.num_locals {
+        // Declared locals read as zero, unless the callee surely writes them first.
+        for local in zeroed {
             self.emit(Instr::Copy {
-                dst: (base + c.num_params + local) as Reg,
+                dst: (base + local) as Reg,
                 src: zero,
             });
         }
         let start = self.instrs.len();
         let last = c.ops.len() - 1;
-        let falls_through = !matches!(c.ops[last].instr, Instr::Return);
-        let end = start + last + usize::from(falls_through);
+        let producer = inline::result_producer(&c.ops);
+        let drop_last = matches!(c.ops[last].instr, Instr::Return) || producer.is_some();
+        let end = start + last + usize::from(!drop_last);
         for (j, op) in c.ops.iter().enumerate() {
             let to_end = (end - (start + j)) as i32;
             let instr = match op.instr {
@@ -994,6 +1000,15 @@ impl Translator<'_> {
                 // (jumps to it land there too; so does a jump table whose last entry it
                 // was: taking that entry runs the op at `end`, which is continuing there).
                 Instr::Return if j == last => continue,
+                // The op before computed the result, straight into the call's base.
+                Instr::Return1 { .. } if j == last && producer.is_some() => continue,
+                mut instr if Some(j) == producer => {
+                    instr.visit_regs_mut(|_, r| *r = slot(*r));
+                    if let Some(dst) = instr.result_mut() {
+                        *dst = base as Reg;
+                    }
+                    instr
+                }
                 Instr::Return1 { src } if j == last => Instr::Copy {
                     dst: base as Reg,
                     src: slot(src),
