@@ -382,6 +382,13 @@ pub(crate) struct Cx<'a> {
     inst: *const InstanceEntity,
     /// Store id of the current instance's memory 0.
     mem_id: Option<usize>,
+    /// The value of the current instance's global 0 (dangling without one: no verified
+    /// code of such an instance names it), for the `Global0*` instructions. Derived from
+    /// `s.globals.as_mut_ptr()`, as are all global accesses while executing, so no
+    /// reference to the globals is made that could invalidate it; the globals do not move
+    /// while execution is inside the interpreter (they are added only through
+    /// `&mut Store`, which a host function gets only after `run` has returned).
+    g0: *mut u64,
     /// Set with [`Done::Host`]: the host function and the absolute slot of its arguments.
     host: (u32, usize),
     /// Set with [`Done::Trap`].
@@ -409,6 +416,7 @@ impl<'a> Cx<'a> {
             instance_id: u32::MAX,
             inst: std::ptr::null(),
             mem_id: None,
+            g0: std::ptr::NonNull::dangling().as_ptr(),
             host: (0, 0),
             trap: None,
             trap_ip: std::ptr::null(),
@@ -427,7 +435,28 @@ impl<'a> Cx<'a> {
         self.instance_id = instance;
         self.inst = inst;
         self.mem_id = inst.memories.first().map(|&m| m as usize);
+        self.g0 = match inst.globals.first() {
+            Some(&g) => self.global_ptr(g as usize),
+            None => std::ptr::NonNull::dangling().as_ptr(),
+        };
         self.refresh_memory();
+    }
+
+    /// The value of global `id` (store id), found without making a reference to the
+    /// globals (see `g0`).
+    #[inline(always)]
+    fn global_ptr(&mut self, id: usize) -> *mut u64 {
+        let globals = &mut self.s.globals;
+        assert!(id < globals.len(), "instances name existing globals");
+        // SAFETY: `id` is in bounds (checked above); `addr_of_mut!` makes no reference.
+        unsafe { std::ptr::addr_of_mut!((*globals.as_mut_ptr().add(id)).value) }
+    }
+
+    /// The value of the current instance's global `global` (module index).
+    #[inline(always)]
+    fn global(&mut self, global: u32) -> *mut u64 {
+        let id = self.inst().globals[global as usize] as usize;
+        self.global_ptr(id)
     }
 
     /// Re-reads the base and length of the current memory (after it may have grown).
@@ -855,6 +884,28 @@ macro_rules! table_entry {
     }};
 }
 
+/// [`Instr::JumpToTableAnd`] and the sequences ending in it: `before` (the first
+/// instruction's work) runs after the fuel check, so a refill re-runs the whole op.
+macro_rules! jump_to_table_and {
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $offset:expr, $before:block) => {{
+        let offset: i32 = $offset;
+        if offset < 0 && $cx.consume_fuel().is_err() {
+            // Nothing done yet: after a refill this op runs again (and takes its unit).
+            return refuel_then_dispatch($ip, $sp, $mem, $len, $cx);
+        }
+        $before
+        // `thread_jumps` made this only for a target that is a `JumpTableAnd`; its
+        // entries follow it (verified like every jump table).
+        let table = $ip.offset(offset as isize);
+        let Instr::JumpTableAnd { dst, lhs, rhs, len: n } = (*table).instr else {
+            dispatch!(table, $sp, $mem, $len, $cx)
+        };
+        let v = ($sp.get(lhs) as u32) & ($sp.get(rhs) as u32);
+        $sp.set(dst, u64::from(v));
+        table_entry!(table, $sp, $mem, $len, $cx, v, n)
+    }};
+}
+
 /// Defines a handler per instruction and [`handler_for`], which maps every instruction to
 /// its handler (an exhaustive match: an instruction without a handler does not compile).
 ///
@@ -1187,19 +1238,18 @@ handlers! {
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
     }
     ctl JumpToTableAnd { offset } => {
-        if offset < 0 && cx.consume_fuel().is_err() {
-            // Nothing done yet: after a refill this op runs again (and takes its unit).
-            return refuel_then_dispatch(ip, sp, mem, len, cx);
-        }
-        // `thread_jumps` made this only for a target that is a `JumpTableAnd`; its
-        // entries follow it (verified like every jump table).
-        let table = ip.offset(offset as isize);
-        let Instr::JumpTableAnd { dst, lhs, rhs, len: n } = (*table).instr else {
-            dispatch!(table, sp, mem, len, cx)
-        };
-        let v = (sp.get(lhs) as u32) & (sp.get(rhs) as u32);
-        sp.set(dst, u64::from(v));
-        table_entry!(table, sp, mem, len, cx, v, n)
+        jump_to_table_and!(ip, sp, mem, len, cx, offset, {})
+    }
+    ctl CopyThenJumpToTableAnd { dst, src, offset } => {
+        jump_to_table_and!(ip, sp, mem, len, cx, offset, {
+            sp.set(dst, sp.get(src));
+        })
+    }
+    ctl Copy2ThenJumpToTableAnd { dst0, src0, dst1, src1, offset } => {
+        jump_to_table_and!(ip, sp, mem, len, cx, offset, {
+            sp.set(dst0, sp.get(src0));
+            sp.set(dst1, sp.get(src1));
+        })
     }
     ctl CopyThenJump { dst, src, offset } => {
         sp.set(dst, sp.get(src));
@@ -1221,12 +1271,28 @@ handlers! {
         sp.set(dst, sp.get(pick));
     }
     next GlobalGet { dst, global } => {
-        let id = cx.inst().globals[global as usize] as usize;
-        sp.set(dst, cx.s.globals[id].value);
+        sp.set(dst, *cx.global(global));
     }
     next GlobalSet { src, global } => {
-        let id = cx.inst().globals[global as usize] as usize;
-        cx.s.globals[id].value = sp.get(src);
+        *cx.global(global) = sp.get(src);
+    }
+    next Global0Get { dst } => {
+        sp.set(dst, *cx.g0);
+    }
+    next Global0Set { src } => {
+        *cx.g0 = sp.get(src);
+    }
+    next Global0SubSet { tmp, dst, rhs } => {
+        // In the order of the three instructions (`rhs` may be `tmp`).
+        let g = *cx.g0;
+        sp.set(tmp, g);
+        let v = (g as u32).wrapping_sub(sp.get(rhs) as u32);
+        sp.set(dst, u64::from(v));
+        *cx.g0 = sp.get(dst);
+    }
+    next I32AddThenGlobal0Set(add, src) => {
+        bin!(sp, add, |a: u32, b: u32| a.wrapping_add(b));
+        *cx.g0 = sp.get(src);
     }
     // ----- tables and references -----
     next TableGet { dst, index, table } => {

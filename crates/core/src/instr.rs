@@ -166,6 +166,11 @@ macro_rules! define_instr {
             JumpToTableAnd { offset: i32 },
             /// [`Instr::Copy`] then [`Instr::Jump`] (block results).
             CopyThenJump { dst: Reg, src: Reg, offset: i32 },
+            /// [`Instr::Copy`] then [`Instr::JumpToTableAnd`] (CPython's eval loop: the
+            /// next instruction's pointer moved to the loop's variable, then the dispatch).
+            CopyThenJumpToTableAnd { dst: Reg, src: Reg, offset: i32 },
+            /// [`Instr::Copy2`] then [`Instr::JumpToTableAnd`].
+            Copy2ThenJumpToTableAnd { dst0: Reg, src0: Reg, dst1: Reg, src1: Reg, offset: i32 },
             /// [`Instr::Copy`] then [`Instr::Call`] (the last argument).
             CopyThenCall { dst: Reg, src: Reg, base: Reg, func: u32 },
             /// [`Instr::Copy2`] then [`Instr::Call`].
@@ -222,6 +227,18 @@ macro_rules! define_instr {
             Select { dst: Reg, cond: Reg, a: Reg, b: Reg },
             /// `dst = global[global]`.
             GlobalGet { dst: Reg, global: u32 },
+            /// `dst = global[0]`. Global 0 of C compiled to wasm is the shadow stack pointer,
+            /// read and written by the prologue and epilogue of every function with a stack
+            /// frame: the interpreter keeps its address at hand (see `Cx::g0`).
+            Global0Get { dst: Reg },
+            /// `global[0] = src`.
+            Global0Set { src: Reg },
+            /// `tmp = global[0]; dst = tmp - rhs; global[0] = dst` (i32): `global.get 0`,
+            /// `i32.sub`, `global.set 0` in one dispatch, the prologue allocating a stack
+            /// frame.
+            Global0SubSet { tmp: Reg, dst: Reg, rhs: Reg },
+            /// `i32.add` then `global[0] = src`: the epilogue freeing a stack frame.
+            I32AddThenGlobal0Set(Bin, Reg),
             /// `global[global] = src`.
             GlobalSet { src: Reg, global: u32 },
             /// `dst = memory.size`.
@@ -288,6 +305,7 @@ macro_rules! define_instr {
                     | Self::I32AddShl { dst, .. }
                     | Self::Select { dst, .. }
                     | Self::GlobalGet { dst, .. }
+                    | Self::Global0Get { dst }
                     | Self::MemorySize { dst }
                     | Self::MemoryGrow { dst, .. }
                     | Self::TableGet { dst, .. }
@@ -362,7 +380,8 @@ macro_rules! define_instr {
                         f(Slot, cond);
                     }
                     Self::JumpToTableAnd { .. } => {}
-                    Self::CopyThenJump { dst, src, .. } => {
+                    Self::CopyThenJump { dst, src, .. }
+                    | Self::CopyThenJumpToTableAnd { dst, src, .. } => {
                         f(Slot, dst);
                         f(Slot, src);
                     }
@@ -370,6 +389,23 @@ macro_rules! define_instr {
                         f(Slot, dst);
                         f(Slot, src);
                         f(RegUse::CallBase, base);
+                    }
+                    Self::Copy2ThenJumpToTableAnd { dst0, src0, dst1, src1, .. } => {
+                        f(Slot, dst0);
+                        f(Slot, src0);
+                        f(Slot, dst1);
+                        f(Slot, src1);
+                    }
+                    Self::Global0Get { dst } => f(Slot, dst),
+                    Self::Global0Set { src } => f(Slot, src),
+                    Self::Global0SubSet { tmp, dst, rhs } => {
+                        f(Slot, tmp);
+                        f(Slot, dst);
+                        f(Slot, rhs);
+                    }
+                    Self::I32AddThenGlobal0Set(add, src) => {
+                        define_instr!(@regs Bin add f);
+                        f(Slot, src);
                     }
                     Self::Copy2ThenCall { dst0, src0, dst1, src1, base, .. } => {
                         f(Slot, dst0);
@@ -517,6 +553,10 @@ macro_rules! define_instr {
                     Self::GlobalGet { global, .. } | Self::GlobalSet { global, .. } => {
                         f(Global(global))
                     }
+                    Self::Global0Get { .. }
+                    | Self::Global0Set { .. }
+                    | Self::Global0SubSet { .. }
+                    | Self::I32AddThenGlobal0Set(..) => f(Global(0)),
                     Self::TableGet { table, .. }
                     | Self::TableSet { table, .. }
                     | Self::TableSize { table, .. }
@@ -562,6 +602,8 @@ macro_rules! define_instr {
                     | Self::I32StoreThenJumpIfNez { .. }
                     | Self::JumpToTableAnd { .. }
                     | Self::CopyThenJump { .. }
+                    | Self::CopyThenJumpToTableAnd { .. }
+                    | Self::Copy2ThenJumpToTableAnd { .. }
                     | Self::Jump { .. }
                     | Self::JumpIfNez { .. }
                     | Self::JumpIfEqz { .. }
@@ -603,6 +645,8 @@ macro_rules! define_instr {
                     Self::Jump { offset }
                     | Self::CopyThenJump { offset, .. }
                     | Self::JumpToTableAnd { offset }
+                    | Self::CopyThenJumpToTableAnd { offset, .. }
+                    | Self::Copy2ThenJumpToTableAnd { offset, .. }
                     | Self::I32StoreThenJumpIfNez { offset, .. }
                     | Self::JumpIfNez { offset, .. }
                     | Self::JumpIfEqz { offset, .. }
@@ -643,6 +687,8 @@ macro_rules! define_instr {
                     Self::Jump { .. }
                         | Self::CopyThenJump { .. }
                         | Self::JumpToTableAnd { .. }
+                        | Self::CopyThenJumpToTableAnd { .. }
+                        | Self::Copy2ThenJumpToTableAnd { .. }
                         | Self::Return
                         | Self::Return1 { .. }
                         | Self::ReturnMany { .. }

@@ -101,8 +101,27 @@ fn loop_body() -> String {
         (local.set $c_i32 (local.get $b_i32)) (local.set $c_i64 (local.get $b_i64))
         (local.set $r_i32 (select (local.get $a_i32) (local.get $b_i32) (local.get $i)))
         (local.set $r_i64 (select (result i64) (local.get $a_i64) (local.get $b_i64) (local.get $i)))
-        ;; globals, memory
-        (global.set $g (i32.add (global.get $g) (i32.const 1)))
+        ;; copies before a jump back to a masked jump table (one, then two)
+        (local.set $c_i32 (i32.const 0))
+        (loop $d
+          (block $b (block $a
+            (br_table $a $b (i32.and (local.get $c_i32) (i32.const 1))))
+            (local.set $r_i32 (i32.add (local.get $c_i32) (i32.const 1)))
+            (local.set $c_i32 (local.get $r_i32))
+            (br $d)))
+        (local.set $c_i32 (i32.const 0))
+        (loop $d
+          (block $b (block $a
+            (br_table $a $b (i32.and (local.get $c_i32) (i32.const 1))))
+            (local.set $r_i32 (i32.add (local.get $c_i32) (i32.const 1)))
+            (local.set $c_i64 (local.get $b_i64))
+            (local.set $c_i32 (local.get $r_i32))
+            (br $d)))
+        ;; globals (global 0 has its own instructions: a stack frame's prologue and
+        ;; epilogue), memory
+        (global.set $g (local.tee $c_i32 (i32.sub (global.get $g) (i32.const 1))))
+        (global.set $g (i32.add (global.get $g) (i32.const 2)))
+        (global.set $h (i32.add (global.get $h) (i32.const 1)))
         (local.set $r_i32 (memory.size))
         (local.set $r_i32 (memory.grow (i32.const 0)))
         (memory.fill (local.get $p) (i32.const 7) (i32.const 16))
@@ -145,6 +164,7 @@ fn module_text() -> String {
           (elem (i32.const 0) func $id $id)
           (elem $e func $id $id)
           (global $g (mut i32) (i32.const 0))
+          (global $h (mut i32) (i32.const 0))
           (func $id (type $un) (local.get 0))
           (func $none)
           (func $two (param i32) (result i32 i32) (local.get 0) (i32.const 1))
