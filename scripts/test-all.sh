@@ -10,7 +10,9 @@
 #    native build python of the same source (python-wasm/peer_tests.py).
 # 4. The spec-suite runner's own report, which fails on any failed directive.
 # 5. The same spec suites and the core's tests on the portable dispatch backend (handlers
-#    returning to a loop; release builds otherwise chain handlers by tail calls).
+#    returning to a loop; release builds otherwise chain handlers by tail calls). The core's
+#    tests there also count dispatches (the `op-stats` feature, scripts/op-stats.sh), so
+#    that feature builds and its report is tested.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,5 +34,5 @@ step "spec suites: wasm-v1 wasm-v2 proposals/simd regressions"
 cargo run --release -q -p spec-tests
 
 step "portable dispatch backend: core tests and spec suites"
-cargo test --release -q -p wasmi-py-core --features portable-dispatch
+cargo test --release -q -p wasmi-py-core --features portable-dispatch,op-stats
 cargo run --release -q -p spec-tests --features wasmi-py-core/portable-dispatch

@@ -3,7 +3,7 @@
 //! `wasmi_py_tail` is set when handlers can chain by tail calls: the build optimises (LLVM
 //! performs sibling-call optimisation only at `opt-level` 2, 3, "s" or "z"), the target is
 //! one whose LLVM backend is known to lower such calls to jumps, and the
-//! `portable-dispatch` feature is off. Otherwise handlers return to a loop.
+//! `portable-dispatch` and `op-stats` features are off. Otherwise handlers return to a loop.
 //!
 //! `WASMI_PY_CODE_STAMP` identifies the translator for the code cache (`src/cache.rs`): a
 //! hash of every source file of this crate, the decoder and the validator, so a cache file
@@ -24,7 +24,9 @@ fn main() {
     );
     let arch = env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let tail_call_target = matches!(arch.as_str(), "x86_64" | "aarch64");
-    let portable = env::var_os("CARGO_FEATURE_PORTABLE_DISPATCH").is_some();
+    // Counting dispatches (`op-stats`) happens in the portable backend's loop.
+    let portable = env::var_os("CARGO_FEATURE_PORTABLE_DISPATCH").is_some()
+        || env::var_os("CARGO_FEATURE_OP_STATS").is_some();
     if optimising && tail_call_target && !portable {
         println!("cargo::rustc-cfg=wasmi_py_tail");
     }

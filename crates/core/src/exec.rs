@@ -1506,6 +1506,8 @@ fn execute(cx: &mut Cx<'_>) -> Done {
 fn execute(cx: &mut Cx<'_>) -> Done {
     loop {
         let (ip, sp, mem, len) = (cx.ip, cx.sp, cx.mem, cx.len);
+        #[cfg(feature = "op-stats")]
+        cx.s.op_stats.record(ip);
         // SAFETY: `Cx::new` and every handler returning `Continue` left `cx` at a valid
         // resume point (see `Handler`).
         match unsafe { ((*ip).handler)(ip, sp, mem, len, cx) } {

@@ -14,6 +14,8 @@ mod instantiate;
 pub mod instr;
 pub mod memory;
 pub mod num;
+#[cfg(feature = "op-stats")]
+mod op_stats;
 mod profile;
 mod store;
 mod translate;

@@ -436,6 +436,29 @@ pub(crate) struct StoreInner {
     pub(crate) fuel: Option<u64>,
     /// The running profile, if any (see `profile.rs`).
     pub(crate) profile: Option<Box<Profiler>>,
+    /// Dispatch counts (see `op_stats.rs`).
+    #[cfg(feature = "op-stats")]
+    pub(crate) op_stats: crate::op_stats::OpStats,
+}
+
+#[cfg(feature = "op-stats")]
+impl Drop for StoreInner {
+    /// Writes the dispatch counts to the file `WASMI_PY_OP_STATS` names, if it is set.
+    fn drop(&mut self) {
+        let Some(path) = std::env::var_os("WASMI_PY_OP_STATS") else {
+            return;
+        };
+        let written = std::fs::File::create(&path).and_then(|f| {
+            let mut out = std::io::BufWriter::new(f);
+            // SAFETY: the ops recorded are code of this store's instances, whose modules
+            // are still alive (fields are dropped after `drop` returns).
+            unsafe { self.op_stats.write_report(&mut out) }?;
+            std::io::Write::flush(&mut out)
+        });
+        if let Err(e) = written {
+            eprintln!("wasmi-py: cannot write the op stats to {path:?}: {e}");
+        }
+    }
 }
 
 /// All runtime state: entities, the value and call stacks, and the host's data `T`.
@@ -466,6 +489,8 @@ impl<T> Store<T> {
                 stack_top: 0,
                 fuel: None,
                 profile: None,
+                #[cfg(feature = "op-stats")]
+                op_stats: Default::default(),
             },
             hosts: Vec::new(),
             data,
