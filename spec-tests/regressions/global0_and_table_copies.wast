@@ -76,3 +76,35 @@
 (assert_return (invoke "dispatch" (i32.const 1)) (i32.const 34022))
 (assert_return (invoke "dispatch" (i32.const 2)) (i32.const 0))
 (assert_return (invoke "dispatch" (i32.const 5)) (i32.const 38022))
+
+;; CPython's instruction fetch and dispatch in one instruction
+;; (`I32Load16UShrUThenJumpToTableAnd`): a code unit `opcode | arg << 8` loaded, its
+;; argument shifted out, a jump back to the table on `unit & 255`; a load out of bounds
+;; there traps.
+(module
+  (memory 1)
+  ;; add 5, add 3, mul 4, add 1, halt
+  (data (i32.const 0) "\00\05\00\03\01\04\00\01\02\00")
+  (func (export "vm") (param $pc i32) (result i32) (local $word i32) (local $arg i32) (local $acc i32)
+    (local.set $word (i32.load16_u (local.get $pc)))
+    (local.set $arg (i32.shr_u (local.get $word) (i32.const 8)))
+    (loop $d
+      (block $halt (block $mul (block $add
+        (br_table $add $mul $halt (i32.and (local.get $word) (i32.const 255))))
+        (local.set $acc (i32.add (local.get $acc) (local.get $arg)))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 2)))
+        (local.set $word (i32.load16_u (local.get $pc)))
+        (local.set $arg (i32.shr_u (local.get $word) (i32.const 8)))
+        (br $d))
+        (local.set $acc (i32.mul (local.get $acc) (local.get $arg)))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 2)))
+        (local.set $word (i32.load16_u offset=1 (i32.sub (local.get $pc) (i32.const 1))))
+        (local.set $arg (i32.shr_u (local.get $word) (i32.const 8)))
+        (br $d)))
+    (local.get $acc)))
+
+(assert_return (invoke "vm" (i32.const 0)) (i32.const 33))
+(assert_return (invoke "vm" (i32.const 2)) (i32.const 13))
+(assert_return (invoke "vm" (i32.const 4)) (i32.const 1))
+(assert_return (invoke "vm" (i32.const 8)) (i32.const 0))
+(assert_trap (invoke "vm" (i32.const 65534)) "out of bounds memory access")

@@ -1245,6 +1245,14 @@ handlers! {
             sp.set(dst, sp.get(src));
         })
     }
+    ctl I32Load16UShrUThenJumpToTableAnd { dst, addr, arg, shift, offset, jump } => {
+        jump_to_table_and!(ip, sp, mem, len, cx, jump, {
+            let ld = Load { dst, addr, offset: u32::from(offset) };
+            load!(ip, sp, mem, len, cx, ld, 2, le_u16);
+            let shr = Bin { dst: arg, lhs: dst, rhs: shift };
+            bin!(sp, shr, num::i32_shr_u);
+        })
+    }
     ctl Copy2ThenJumpToTableAnd { dst0, src0, dst1, src1, offset } => {
         jump_to_table_and!(ip, sp, mem, len, cx, offset, {
             sp.set(dst0, sp.get(src0));

@@ -169,6 +169,11 @@ macro_rules! define_instr {
             /// [`Instr::Copy`] then [`Instr::JumpToTableAnd`] (CPython's eval loop: the
             /// next instruction's pointer moved to the loop's variable, then the dispatch).
             CopyThenJumpToTableAnd { dst: Reg, src: Reg, offset: i32 },
+            /// `i32.load16_u`, `i32.shr_u` of the loaded value, then
+            /// [`Instr::JumpToTableAnd`]: CPython's eval loop fetching the next code unit,
+            /// taking its argument byte and dispatching on its opcode, in one dispatch.
+            /// `dst = load16_u(addr + offset)`, `arg = dst >> (shift & 31)`.
+            I32Load16UShrUThenJumpToTableAnd { dst: Reg, addr: Reg, arg: Reg, shift: Reg, offset: u16, jump: i32 },
             /// [`Instr::Copy2`] then [`Instr::JumpToTableAnd`].
             Copy2ThenJumpToTableAnd { dst0: Reg, src0: Reg, dst1: Reg, src1: Reg, offset: i32 },
             /// [`Instr::Copy`] then [`Instr::Call`] (the last argument).
@@ -396,6 +401,12 @@ macro_rules! define_instr {
                         f(Slot, dst1);
                         f(Slot, src1);
                     }
+                    Self::I32Load16UShrUThenJumpToTableAnd { dst, addr, arg, shift, .. } => {
+                        f(Slot, dst);
+                        f(Slot, addr);
+                        f(Slot, arg);
+                        f(Slot, shift);
+                    }
                     Self::Global0Get { dst } => f(Slot, dst),
                     Self::Global0Set { src } => f(Slot, src),
                     Self::Global0SubSet { tmp, dst, rhs } => {
@@ -604,6 +615,7 @@ macro_rules! define_instr {
                     | Self::CopyThenJump { .. }
                     | Self::CopyThenJumpToTableAnd { .. }
                     | Self::Copy2ThenJumpToTableAnd { .. }
+                    | Self::I32Load16UShrUThenJumpToTableAnd { .. }
                     | Self::Jump { .. }
                     | Self::JumpIfNez { .. }
                     | Self::JumpIfEqz { .. }
@@ -647,6 +659,7 @@ macro_rules! define_instr {
                     | Self::JumpToTableAnd { offset }
                     | Self::CopyThenJumpToTableAnd { offset, .. }
                     | Self::Copy2ThenJumpToTableAnd { offset, .. }
+                    | Self::I32Load16UShrUThenJumpToTableAnd { jump: offset, .. }
                     | Self::I32StoreThenJumpIfNez { offset, .. }
                     | Self::JumpIfNez { offset, .. }
                     | Self::JumpIfEqz { offset, .. }
@@ -689,6 +702,7 @@ macro_rules! define_instr {
                         | Self::JumpToTableAnd { .. }
                         | Self::CopyThenJumpToTableAnd { .. }
                         | Self::Copy2ThenJumpToTableAnd { .. }
+                        | Self::I32Load16UShrUThenJumpToTableAnd { .. }
                         | Self::Return
                         | Self::Return1 { .. }
                         | Self::ReturnMany { .. }

@@ -117,6 +117,16 @@ fn loop_body() -> String {
             (local.set $c_i64 (local.get $b_i64))
             (local.set $c_i32 (local.get $r_i32))
             (br $d)))
+        ;; an instruction fetch before the jump back (CPython's eval loop)
+        (i32.store16 offset=2 (local.get $p) (i32.const 0x0301))
+        (local.set $c_i32 (i32.const 0))
+        (loop $d
+          (block $b (block $a
+            (br_table $a $b (i32.and (local.get $c_i32) (i32.const 1))))
+            (local.set $r_i32 (i32.add (local.get $p) (i32.const 2)))
+            (local.set $c_i32 (i32.load16_u offset=2 (local.get $p)))
+            (local.set $r_i32 (i32.shr_u (local.get $c_i32) (i32.const 8)))
+            (br $d)))
         ;; globals (global 0 has its own instructions: a stack frame's prologue and
         ;; epilogue), memory
         (global.set $g (local.tee $c_i32 (i32.sub (global.get $g) (i32.const 1))))
