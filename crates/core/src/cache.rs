@@ -562,7 +562,20 @@ mod tests {
             entry(2, 0, 3, &[], &[Instr::Jump { offset: 5 }, ret]),
             entry(2, 0, 3, &[], &[add(2, 0, 1)]),
             // Names that do not exist: a function, a global, a table, a data segment.
-            entry(2, 0, 3, &[], &[Instr::Call { func: 1, base: 2 }, ret]),
+            entry(
+                2,
+                0,
+                3,
+                &[],
+                &[
+                    Instr::Call {
+                        func: 1,
+                        base: 2,
+                        result: 2,
+                    },
+                    ret,
+                ],
+            ),
             entry(2, 0, 3, &[], &[Instr::GlobalGet { dst: 2, global: 1 }, ret]),
             entry(2, 0, 3, &[], &[Instr::TableSize { dst: 2, table: 0 }, ret]),
             entry(2, 0, 3, &[], &[Instr::DataDrop { data: 0 }, ret]),

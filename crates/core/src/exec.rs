@@ -65,8 +65,9 @@ impl Slot for f64 {
 pub(crate) enum Exit {
     /// The entry frame returned.
     Returned,
-    /// A call to host function `func` (store id) with arguments at absolute slot `base`.
-    Host { func: u32, base: usize },
+    /// A call to host function `func` (store id) with arguments at absolute slot `base`, a
+    /// single result going to absolute slot `ret`.
+    Host { func: u32, base: usize, ret: usize },
 }
 
 #[cold]
@@ -138,16 +139,17 @@ unsafe fn write_blocks(dst: *mut u64, n: usize, block: impl Fn(usize) -> Block) 
 }
 
 /// Records in the caller's frame (the top one) that it continues after the call at `ip`;
-/// returns the absolute slot where the callee's frame starts (`base` in the caller's).
+/// returns the absolute slots where the callee's frame starts (`base` in the caller's) and
+/// where its single result goes (`result` in the caller's).
 ///
 /// # Safety
 /// `ip` points at a call instruction in the code of the top frame.
 #[inline(always)]
-unsafe fn leave_caller(frames: &mut [Frame], ip: Ip, base: u16) -> usize {
+unsafe fn leave_caller(frames: &mut [Frame], ip: Ip, base: u16, result: u16) -> (usize, usize) {
     let frame = frames.last_mut().expect("the caller's frame");
     // SAFETY: a call is never the last instruction of verified code.
     frame.ip = IpPtr(unsafe { ip.add(1) });
-    frame.fp + base as usize
+    (frame.fp + base as usize, frame.fp + result as usize)
 }
 
 /// Consumes one unit of `fuel`, if metered; `Err` when it has run out (a trap, unless
@@ -163,9 +165,10 @@ fn consume_fuel(fuel: &mut Option<u64>) -> Result<(), TrapCode> {
     Ok(())
 }
 
-/// Sets up the frame of a wasm function at absolute slot `fp` (arguments already there):
-/// checks the limits, grows the value stack if needed, zeroes the declared locals, copies
-/// the constants in, and pushes the frame.
+/// Sets up the frame of a wasm function at absolute slot `fp` (arguments already there)
+/// returning a single result to absolute slot `ret`: checks the limits, grows the value
+/// stack if needed, zeroes the declared locals, copies the constants in, and pushes the
+/// frame.
 #[inline]
 fn push_frame(
     frames: &mut Vec<Frame>,
@@ -174,6 +177,7 @@ fn push_frame(
     func: u32,
     info: &CallInfo,
     fp: usize,
+    ret: usize,
 ) -> Result<(), Trap> {
     if frames.len() >= limits.max_depth {
         return Err(trap(TrapCode::StackOverflow));
@@ -216,6 +220,7 @@ fn push_frame(
     frames.push(Frame {
         ip: IpPtr(info.ops),
         fp,
+        ret,
         instance: info.instance,
         func,
     });
@@ -389,8 +394,9 @@ pub(crate) struct Cx<'a> {
     /// while execution is inside the interpreter (they are added only through
     /// `&mut Store`, which a host function gets only after `run` has returned).
     g0: *mut u64,
-    /// Set with [`Done::Host`]: the host function and the absolute slot of its arguments.
-    host: (u32, usize),
+    /// Set with [`Done::Host`]: the host function, the absolute slot of its arguments and
+    /// where a single result goes.
+    host: (u32, usize, usize),
     /// Set with [`Done::Trap`].
     trap: Option<Trap>,
     /// Set with [`Done::Trap`] by [`Cx::trap`]: the op that trapped (null if the trap
@@ -417,7 +423,7 @@ impl<'a> Cx<'a> {
             inst: std::ptr::null(),
             mem_id: None,
             g0: std::ptr::NonNull::dangling().as_ptr(),
-            host: (0, 0),
+            host: (0, 0, 0),
             trap: None,
             trap_ip: std::ptr::null(),
             ip: std::ptr::null(),
@@ -540,21 +546,21 @@ impl<'a> Cx<'a> {
     /// # Safety
     /// `ip` points into the code of the top frame.
     #[inline]
-    unsafe fn call(&mut self, ip: Ip, target: u32, base: u16) -> Done {
+    unsafe fn call(&mut self, ip: Ip, target: u32, base: u16, result: u16) -> Done {
         let s = &mut *self.s;
         // Borrowed in place, not copied: a copy of the 32-byte-aligned entry made the
         // function realign its stack frame on every call.
         let info = &s.calls[target as usize];
         if info.ops.is_null() {
             // SAFETY: this function's contract.
-            return unsafe { self.call_first(ip, target, base) };
+            return unsafe { self.call_first(ip, target, base, result) };
         }
         if consume_fuel(&mut s.fuel).is_err() {
             // SAFETY: this function's contract.
-            return unsafe { self.call_refueled(ip, target, base) };
+            return unsafe { self.call_refueled(ip, target, base, result) };
         }
         // SAFETY: this function's contract.
-        let callee_fp = unsafe { leave_caller(&mut s.frames, ip, base) };
+        let (callee_fp, ret) = unsafe { leave_caller(&mut s.frames, ip, base, result) };
         if let Err(trap) = push_frame(
             &mut s.frames,
             &mut s.stack,
@@ -562,6 +568,7 @@ impl<'a> Cx<'a> {
             target,
             info,
             callee_fp,
+            ret,
         ) {
             self.trap = Some(trap);
             self.trap_ip = ip;
@@ -583,11 +590,11 @@ impl<'a> Cx<'a> {
     /// As for [`Cx::call`].
     #[cold]
     #[inline(never)]
-    unsafe fn call_refueled(&mut self, ip: Ip, target: u32, base: u16) -> Done {
+    unsafe fn call_refueled(&mut self, ip: Ip, target: u32, base: u16, result: u16) -> Done {
         match self.fuel_out(ip) {
             // SAFETY: as for this function; the refill is at least one unit, so this
             // does not recur.
-            Ok(()) => unsafe { self.call(ip, target, base) },
+            Ok(()) => unsafe { self.call(ip, target, base, result) },
             Err(code) => self.trap(ip, code),
         }
     }
@@ -599,14 +606,15 @@ impl<'a> Cx<'a> {
     /// As for [`Cx::call`].
     #[cold]
     #[inline(never)]
-    unsafe fn call_first(&mut self, ip: Ip, target: u32, base: u16) -> Done {
+    unsafe fn call_first(&mut self, ip: Ip, target: u32, base: u16, result: u16) -> Done {
         match resolve(self.s, target) {
             // SAFETY: as for this function; the entry now has code, so this does not recur.
-            Ok(Some(_)) => unsafe { self.call(ip, target, base) },
+            Ok(Some(_)) => unsafe { self.call(ip, target, base, result) },
             Ok(None) => {
                 // SAFETY: this function's contract.
-                let callee_fp = unsafe { leave_caller(&mut self.s.frames, ip, base) };
-                self.host = (target, callee_fp);
+                let (callee_fp, ret) =
+                    unsafe { leave_caller(&mut self.s.frames, ip, base, result) };
+                self.host = (target, callee_fp, ret);
                 Done::Host
             }
             Err(trap) => {
@@ -636,6 +644,19 @@ impl<'a> Cx<'a> {
         // The caller's frame is below the callee's, inside the stack.
         self.sp = Sp(self.s.stack.as_mut_ptr().wrapping_add(fp));
         Done::Continue
+    }
+
+    /// [`Cx::ret`] with one result, written where the call wanted it (`Frame::ret`).
+    #[inline(always)]
+    fn ret1(&mut self, value: u64) -> Done {
+        if let Some(top) = self.s.frames.last() {
+            // Inside the stack: the caller's `result` slot (verified to lie in its frame)
+            // or an entry frame's first slot. Checked all the same: one compare.
+            if let Some(slot) = self.s.stack.get_mut(top.ret) {
+                *slot = value;
+            }
+        }
+        self.ret()
     }
 
     /// Grows the current memory by `delta` pages: the old size, or -1.
@@ -1263,16 +1284,16 @@ handlers! {
         sp.set(dst, sp.get(src));
         jump!(ip, sp, mem, len, cx, offset)
     }
-    ctl CopyThenCall { dst, src, base, func } => {
+    ctl CopyThenCall { dst, src, base, func, result } => {
         sp.set(dst, sp.get(src));
         let target = cx.inst().funcs[func as usize];
-        resume!(cx, cx.call(ip, target, base))
+        resume!(cx, cx.call(ip, target, base, result))
     }
-    ctl Copy2ThenCall { dst0, src0, dst1, src1, base, func } => {
+    ctl Copy2ThenCall { dst0, src0, dst1, src1, base, result, func } => {
         sp.set(dst0, sp.get(src0));
         sp.set(dst1, sp.get(src1));
         let target = cx.inst().funcs[func as usize];
-        resume!(cx, cx.call(ip, target, base))
+        resume!(cx, cx.call(ip, target, base, result))
     }
     next Select { dst, cond, a, b } => {
         let pick = if sp.get(cond) as u32 != 0 { a } else { b };
@@ -1434,8 +1455,7 @@ handlers! {
         resume!(cx, cx.ret())
     }
     ctl Return1 { src } => {
-        sp.set(0, sp.get(src));
-        resume!(cx, cx.ret())
+        resume!(cx, cx.ret1(sp.get(src)))
     }
     ctl ReturnMany { base, count } => {
         // SAFETY: `verify` checked `base..base + count` lies inside the frame; overlap is
@@ -1443,11 +1463,11 @@ handlers! {
         std::ptr::copy(sp.0.add(base as usize), sp.0, count as usize);
         resume!(cx, cx.ret())
     }
-    ctl Call { func, base } => {
+    ctl Call { func, base, result } => {
         let target = cx.inst().funcs[func as usize];
-        resume!(cx, cx.call(ip, target, base))
+        resume!(cx, cx.call(ip, target, base, result))
     }
-    ctl CallIndirect { ty, index, base, table } => {
+    ctl CallIndirect { ty, index, base, table, result } => {
         let inst = cx.inst();
         let t = &cx.s.tables[inst.tables[table as usize] as usize];
         let Some(&entry) = t.elems.get(sp.get(index) as u32 as usize) else {
@@ -1459,7 +1479,7 @@ handlers! {
         if cx.s.calls[target as usize].ty != inst.type_ids[ty as usize] {
             return cx.trap(ip, TrapCode::BadSignature);
         }
-        resume!(cx, cx.call(ip, target, base))
+        resume!(cx, cx.call(ip, target, base, result))
     }
 }
 
@@ -1534,8 +1554,8 @@ fn run(s: &mut StoreInner, entry_depth: usize) -> Result<Exit, Trap> {
     match execute(&mut cx) {
         Done::Return => Ok(Exit::Returned),
         Done::Host => {
-            let (func, base) = cx.host;
-            Ok(Exit::Host { func, base })
+            let (func, base, ret) = cx.host;
+            Ok(Exit::Host { func, base, ret })
         }
         Done::Trap => {
             // Backtraces read every frame's position as "after the op it is executing"
@@ -1593,8 +1613,16 @@ pub(crate) fn call<T>(store: &mut Store<T>, func: Func, args: &[Val]) -> Result<
             let Some(info) = resolve(s, func.0)? else {
                 unreachable!("function {} is a wasm function", func.0)
             };
-            let result = push_frame(&mut s.frames, &mut s.stack, limits, func.0, &info, base)
-                .and_then(|()| run_to_completion(store, entry_depth));
+            let result = push_frame(
+                &mut s.frames,
+                &mut s.stack,
+                limits,
+                func.0,
+                &info,
+                base,
+                base,
+            )
+            .and_then(|()| run_to_completion(store, entry_depth));
             let s = &mut store.inner;
             if let Err(trap) = result {
                 let backtrace = backtrace(s, entry_depth);
@@ -1618,12 +1646,17 @@ fn run_to_completion<T>(store: &mut Store<T>, entry_depth: usize) -> Result<(), 
     loop {
         match run(&mut store.inner, entry_depth)? {
             Exit::Returned => return Ok(()),
-            Exit::Host { func, base } => call_host_from_wasm(store, func, base)?,
+            Exit::Host { func, base, ret } => call_host_from_wasm(store, func, base, ret)?,
         }
     }
 }
 
-fn call_host_from_wasm<T>(store: &mut Store<T>, func: u32, base: usize) -> Result<(), Trap> {
+fn call_host_from_wasm<T>(
+    store: &mut Store<T>,
+    func: u32,
+    base: usize,
+    ret: usize,
+) -> Result<(), Trap> {
     let s = &mut store.inner;
     let ty = s.func_type(func).clone();
     let FuncKind::Host { host } = s.funcs[func as usize].kind else {
@@ -1672,6 +1705,10 @@ fn call_host_from_wasm<T>(store: &mut Store<T>, func: u32, base: usize) -> Resul
             )));
         }
         s.stack[base + i] = v.to_slot();
+    }
+    if let [_] = results[..] {
+        // The caller's `result` slot (translated calls of one result may name another).
+        s.stack[ret] = s.stack[base];
     }
     Ok(())
 }

@@ -184,9 +184,8 @@ mod tests {
             .instrs()
             .iter()
             .filter_map(|i| match *i {
-                Instr::Call { func, .. }
-                | Instr::CopyThenCall { func, .. }
-                | Instr::Copy2ThenCall { func, .. } => Some(func),
+                Instr::Call { func, .. } | Instr::CopyThenCall { func, .. } => Some(func),
+                Instr::Copy2ThenCall { func, .. } => Some(u32::from(func)),
                 _ => None,
             })
             .collect();

@@ -53,6 +53,9 @@ pub enum RegUse {
     /// Where a callee's frame starts: the caller's slot of its first argument, not a slot
     /// the call itself accesses.
     CallBase,
+    /// Where a call's single result is returned to (`Frame::ret`). For a call without
+    /// exactly one result it is the base, and nothing is written there.
+    CallResult,
 }
 
 /// Operands of a unary numeric instruction.
@@ -177,9 +180,10 @@ macro_rules! define_instr {
             /// [`Instr::Copy2`] then [`Instr::JumpToTableAnd`].
             Copy2ThenJumpToTableAnd { dst0: Reg, src0: Reg, dst1: Reg, src1: Reg, offset: i32 },
             /// [`Instr::Copy`] then [`Instr::Call`] (the last argument).
-            CopyThenCall { dst: Reg, src: Reg, base: Reg, func: u32 },
-            /// [`Instr::Copy2`] then [`Instr::Call`].
-            Copy2ThenCall { dst0: Reg, src0: Reg, dst1: Reg, src1: Reg, base: Reg, func: u32 },
+            CopyThenCall { dst: Reg, src: Reg, base: Reg, func: u32, result: Reg },
+            /// [`Instr::Copy2`] then [`Instr::Call`] of one of the first 65,536 functions
+            /// (16 bytes leave room for a 16-bit index only).
+            Copy2ThenCall { dst0: Reg, src0: Reg, dst1: Reg, src1: Reg, base: Reg, result: Reg, func: u16 },
             /// Unconditional jump by `offset` instructions (relative to this one).
             Jump { offset: i32 },
             /// Jump if `cond` (i32) is not zero.
@@ -223,11 +227,14 @@ macro_rules! define_instr {
             /// Return `count` results: `fp[0..count] = fp[base..base + count]`.
             ReturnMany { base: Reg, count: u16 },
             /// Call function `func` (module function index); arguments at `fp[base..]`, results
-            /// are written back from `fp[base]` on.
-            Call { func: u32, base: Reg },
+            /// are written back from `fp[base]` on, except that a single result goes to
+            /// `fp[result]` (the translator folds a `local.set` of it there; otherwise it is
+            /// `base`).
+            Call { func: u32, base: Reg, result: Reg },
             /// Call through table `table` with the function index in `index`, checking the
-            /// callee's signature against the module type `ty`.
-            CallIndirect { ty: u32, index: Reg, base: Reg, table: u16 },
+            /// callee's signature against the module type `ty`. A single result goes to
+            /// `fp[result]`, as for [`Instr::Call`].
+            CallIndirect { ty: u32, index: Reg, base: Reg, table: u16, result: Reg },
             /// `dst = cond != 0 ? a : b`.
             Select { dst: Reg, cond: Reg, a: Reg, b: Reg },
             /// `dst = global[global]`.
@@ -311,6 +318,8 @@ macro_rules! define_instr {
                     | Self::Select { dst, .. }
                     | Self::GlobalGet { dst, .. }
                     | Self::Global0Get { dst }
+                    | Self::Call { result: dst, .. }
+                    | Self::CallIndirect { result: dst, .. }
                     | Self::MemorySize { dst }
                     | Self::MemoryGrow { dst, .. }
                     | Self::TableGet { dst, .. }
@@ -335,7 +344,10 @@ macro_rules! define_instr {
                     | Self::Return
                     | Self::DataDrop { .. }
                     | Self::ElemDrop { .. } => {}
-                    Self::Call { base, .. } => f(RegUse::CallBase, base),
+                    Self::Call { base, result, .. } => {
+                        f(RegUse::CallBase, base);
+                        f(RegUse::CallResult, result);
+                    }
                     Self::Copy { dst, src } => {
                         f(Slot, dst);
                         f(Slot, src);
@@ -390,10 +402,11 @@ macro_rules! define_instr {
                         f(Slot, dst);
                         f(Slot, src);
                     }
-                    Self::CopyThenCall { dst, src, base, .. } => {
+                    Self::CopyThenCall { dst, src, base, result, .. } => {
                         f(Slot, dst);
                         f(Slot, src);
                         f(RegUse::CallBase, base);
+                        f(RegUse::CallResult, result);
                     }
                     Self::Copy2ThenJumpToTableAnd { dst0, src0, dst1, src1, .. } => {
                         f(Slot, dst0);
@@ -418,12 +431,13 @@ macro_rules! define_instr {
                         define_instr!(@regs Bin add f);
                         f(Slot, src);
                     }
-                    Self::Copy2ThenCall { dst0, src0, dst1, src1, base, .. } => {
+                    Self::Copy2ThenCall { dst0, src0, dst1, src1, base, result, .. } => {
                         f(Slot, dst0);
                         f(Slot, src0);
                         f(Slot, dst1);
                         f(Slot, src1);
                         f(RegUse::CallBase, base);
+                        f(RegUse::CallResult, result);
                     }
                     Self::I32AddStore { addr, lhs, rhs, .. } => {
                         f(Slot, addr);
@@ -477,9 +491,10 @@ macro_rules! define_instr {
                     }
                     Self::Return1 { src } => f(Slot, src),
                     Self::ReturnMany { base, count } => f(RegUse::ReturnRange(*count), base),
-                    Self::CallIndirect { index, base, .. } => {
+                    Self::CallIndirect { index, base, result, .. } => {
                         f(Slot, index);
                         f(RegUse::CallBase, base);
+                        f(RegUse::CallResult, result);
                     }
                     Self::Select { dst, cond, a, b } => {
                         f(Slot, dst);
@@ -542,7 +557,7 @@ macro_rules! define_instr {
                             f(Reg::MAX);
                         }
                     }
-                    RegUse::CallBase => {}
+                    RegUse::CallBase | RegUse::CallResult => {}
                 });
             }
 
@@ -555,8 +570,8 @@ macro_rules! define_instr {
                     $( Self::$name(_) => {} )*
                     Self::Call { func, .. }
                     | Self::CopyThenCall { func, .. }
-                    | Self::Copy2ThenCall { func, .. }
                     | Self::RefFunc { func, .. } => f(Func(func)),
+                    Self::Copy2ThenCall { func, .. } => f(Func(u32::from(func))),
                     Self::CallIndirect { ty, table, .. } => {
                         f(Type(ty));
                         f(Table(table));

@@ -394,6 +394,10 @@ pub(crate) struct Frame {
     pub(crate) ip: IpPtr,
     /// Absolute slot of the frame's first slot.
     pub(crate) fp: usize,
+    /// Absolute slot a single result is returned to (`Return1`): the caller's `result`
+    /// slot of the call (see `Instr::Call`), `fp` for an entry frame. Several results are
+    /// returned from `fp` on.
+    pub(crate) ret: usize,
     /// `calls[func].instance`, copied so a return finds the caller's instance in the frame
     /// record it reads anyway instead of one more dependent load.
     pub(crate) instance: u32,

@@ -493,11 +493,12 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
             offset,
         },
         (Instr::I32Add(add), Instr::Global0Set { src }) => Instr::I32AddThenGlobal0Set(add, src),
-        (Instr::Copy { dst, src }, Instr::Call { func, base }) => Instr::CopyThenCall {
+        (Instr::Copy { dst, src }, Instr::Call { func, base, result }) => Instr::CopyThenCall {
             dst,
             src,
             base,
             func,
+            result,
         },
         (
             Instr::Copy2 {
@@ -506,14 +507,15 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
                 dst1,
                 src1,
             },
-            Instr::Call { func, base },
+            Instr::Call { func, base, result },
         ) => Instr::Copy2ThenCall {
             dst0,
             src0,
             dst1,
             src1,
             base,
-            func,
+            result,
+            func: u16::try_from(func).ok()?,
         },
         _ => return None,
     })
@@ -707,6 +709,14 @@ pub(crate) fn verify(instrs: &[Instr], frame_size: usize) -> Result<(), String> 
                 if base as usize > frame_size =>
             {
                 return Err(format!("call at {i} has base {base} past the frame"));
+            }
+            Instr::Call { result, .. }
+            | Instr::CallIndirect { result, .. }
+            | Instr::CopyThenCall { result, .. }
+            | Instr::Copy2ThenCall { result, .. }
+                if result as usize > frame_size =>
+            {
+                return Err(format!("call at {i} has result {result} past the frame"));
             }
             _ => {}
         }
@@ -947,6 +957,21 @@ impl Translator<'_> {
                 Some((lhs, rhs))
             }
             _ => None,
+        }
+    }
+
+    /// Emits a call with `results` results (in temporaries from its base on). A single
+    /// result is the call's result as any instruction's is: a `local.set` of it is folded
+    /// into the call's `result` slot, and the copy it would take is saved (CPython:
+    /// 1.2-1.6% of all dispatches were such copies right after calls).
+    fn emit_call(&mut self, call: Instr, results: usize) {
+        if results == 1 {
+            self.emit_result(call);
+        } else {
+            self.emit(call);
+            for _ in 0..results {
+                self.push_temp();
+            }
         }
     }
 
@@ -1476,14 +1501,17 @@ impl Translator<'_> {
                 let position = self.stack.len() - np;
                 let base = self.temp(position);
                 self.stack.truncate(position);
-                if !self.inline_call(function_index, position)? {
-                    self.emit(Instr::Call {
-                        func: function_index,
-                        base,
-                    });
-                }
-                for _ in 0..nr {
-                    self.push_temp();
+                let call = Instr::Call {
+                    func: function_index,
+                    base,
+                    result: base,
+                };
+                if self.inline_call(function_index, position)? {
+                    for _ in 0..nr {
+                        self.push_temp();
+                    }
+                } else {
+                    self.emit_call(call, nr);
                 }
             }
             Operator::CallIndirect {
@@ -1498,15 +1526,14 @@ impl Translator<'_> {
                 self.stack.truncate(self.stack.len() - np);
                 let table = u16::try_from(table_index)
                     .map_err(|_| Error::invalid(at, "more than 65535 tables"))?;
-                self.emit(Instr::CallIndirect {
+                let call = Instr::CallIndirect {
                     ty: type_index,
                     index: index.reg,
                     base,
                     table,
-                });
-                for _ in 0..nr {
-                    self.push_temp();
-                }
+                    result: base,
+                };
+                self.emit_call(call, nr);
             }
             Operator::Drop {} => {
                 self.pop();
@@ -1965,7 +1992,11 @@ mod tests {
         let many = Instr::ReturnMany { base: 2, count: 3 };
         assert!(verify(&[many], 5).is_ok());
         assert!(verify(&[many], 4).is_err());
-        let call = Instr::Call { func: 0, base: 9 };
+        let call = Instr::Call {
+            func: 0,
+            base: 9,
+            result: 9,
+        };
         assert!(verify(&[call, ret], 8).is_err(), "call base past the frame");
     }
 
@@ -2283,6 +2314,48 @@ mod tests {
                     offset: 4,
                     ..
                 }
+            )),
+            "{code:?}"
+        );
+    }
+
+    #[test]
+    fn a_local_set_of_a_call_result_is_the_calls_result_slot() {
+        let funcs = bytecode(
+            r#"(module
+            (type $ii (func (param i32) (result i32)))
+            (table 1 funcref)
+            (func (param i32) (result i32) (local i32)
+              (local.set 1 (call 1 (local.get 0)))
+              (local.set 1 (call_indirect (type $ii) (local.get 1) (i32.const 0)))
+              (call 2 (local.get 1))
+              (local.set 0)
+              (local.set 1)
+              (i32.add (local.get 0) (local.get 1)))
+            (func (param i32) (result i32)
+              (i32.add (i32.add (local.get 0) (local.get 0)) (i32.const 1)))
+            (func (param i32) (result i32 i32) (local.get 0) (local.get 0)))"#,
+        );
+        let code = &funcs[0];
+        assert!(
+            code.iter()
+                .any(|i| matches!(i, Instr::CopyThenCall { result: 1, .. })
+                    || matches!(i, Instr::Call { result: 1, .. })),
+            "{code:?}"
+        );
+        assert!(
+            code.iter()
+                .any(|i| matches!(i, Instr::CallIndirect { result: 1, .. })),
+            "{code:?}"
+        );
+        // Two results come back from the base, and are copied from there.
+        assert!(
+            code.iter().any(|i| matches!(
+                i,
+                Instr::Call { func: 2, base, result, .. } if base == result
+            ) || matches!(
+                i,
+                Instr::CopyThenCall { func: 2, base, result, .. } if base == result
             )),
             "{code:?}"
         );

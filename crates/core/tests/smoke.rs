@@ -160,6 +160,64 @@ fn host_functions_see_caller_memory() {
 }
 
 #[test]
+fn host_results_reach_the_local_a_call_sets() {
+    // A call's single result goes to the slot of the `local.set` after it (the translator
+    // folds the set into the call); a host function's result must get there too, directly
+    // and through a table, and a multi-value host call returns from the base as before.
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        &wat(r#"(module
+                (import "env" "twice" (func $twice (param i32) (result i32)))
+                (import "env" "split" (func $split (param i32) (result i32 i32)))
+                (type $ii (func (param i32) (result i32)))
+                (table 1 funcref) (elem (i32.const 0) $twice)
+                (func (export "run") (param $x i32) (result i32) (local $a i32) (local $b i32)
+                  (local.set $a (call $twice (local.get $x)))
+                  (local.set $b (call_indirect (type $ii) (local.get $a) (i32.const 0)))
+                  (local.set $x (call $twice (local.get $x)))
+                  (call $split (local.get $b))
+                  (local.set $b)
+                  (local.set $a)
+                  (i32.add (i32.mul (local.get $x) (i32.const 10000))
+                    (i32.add (i32.mul (local.get $a) (i32.const 100)) (local.get $b)))))"#),
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new();
+    linker.func_new(
+        &mut store,
+        "env",
+        "twice",
+        FuncType::new([ValType::I32], [ValType::I32]),
+        |_, args, results| {
+            let Val::I32(v) = args[0] else { unreachable!() };
+            results[0] = Val::I32(v * 2);
+            Ok(())
+        },
+    );
+    linker.func_new(
+        &mut store,
+        "env",
+        "split",
+        FuncType::new([ValType::I32], [ValType::I32, ValType::I32]),
+        |_, args, results| {
+            let Val::I32(v) = args[0] else { unreachable!() };
+            results[0] = Val::I32(v / 10);
+            results[1] = Val::I32(v % 10);
+            Ok(())
+        },
+    );
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let f = inst.get_func(&store, "run").unwrap();
+    // x = 3: a = 6, b = 12, x = 6, split(12) = (1, 2): 6 * 10000 + 1 * 100 + 2.
+    assert_eq!(
+        f.call(&mut store, &[Val::I32(3)]).unwrap(),
+        vec![Val::I32(60102)]
+    );
+}
+
+#[test]
 fn unlinkable_imports_are_named() {
     let engine = Engine::default();
     let module = Module::new(&engine, &wat(r#"(module (import "env" "missing" (func)))"#)).unwrap();
