@@ -1332,6 +1332,11 @@ handlers! {
         let pick = if sp.get(cond) as u32 != 0 { a } else { b };
         sp.set(dst, sp.get(pick));
     }
+    // SAFETY (the global handlers): `Cx::global` returns the value of a global the
+    // instance has (validation: the index exists; the code cache checks every
+    // `Entity::Global` it reads), and `cx.g0` points at the current instance's global 0,
+    // which verified code names only in modules that have one; both derived from
+    // `s.globals.as_mut_ptr()`, which does not move while execution is in here.
     next GlobalGet { dst, global } => {
         sp.set(dst, *cx.global(global));
     }
