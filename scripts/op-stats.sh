@@ -8,13 +8,14 @@
 #
 # Builds wasmi-py with the `op-stats` feature into target/op-stats (the normal build is
 # left alone) and runs the script without the code cache, so the counts are those of
-# code translated in this run. Needs python.wasm (python-wasm/build.sh).
+# code translated in this run, and with PYTHONHASHSEED=0: with random string hashes the
+# counts of one script vary by ~1% from run to run. Needs python.wasm (python-wasm/build.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 script="${1:?usage: op-stats.sh SCRIPT.py [REPORT]}"
 report="$(realpath -m "${2:-op-stats.txt}")"
 cargo build --release -q --manifest-path "$root/Cargo.toml" -p wasmi-py \
     --features wasmi-py-core/op-stats --target-dir "$root/target/op-stats"
-WASMI_PY_OP_STATS="$report" "$root/target/op-stats/release/wasmi-py" run --no-code-cache "$script" >/dev/null
+WASMI_PY_OP_STATS="$report" "$root/target/op-stats/release/wasmi-py" run --env PYTHONHASHSEED=0 --no-code-cache "$script" >/dev/null
 head -n 25 "$report"
 echo "... (all of it in $report)"

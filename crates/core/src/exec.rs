@@ -519,7 +519,13 @@ impl<'a> Cx<'a> {
     #[cold]
     #[inline(never)]
     fn trap(&mut self, ip: Ip, code: TrapCode) -> Done {
-        self.trap = Some(trap(code));
+        self.fail(ip, trap(code))
+    }
+
+    /// Stops with `trap`, raised by the op at `ip`.
+    #[cold]
+    fn fail(&mut self, ip: Ip, trap: Trap) -> Done {
+        self.trap = Some(trap);
         self.trap_ip = ip;
         Done::Trap
     }
@@ -581,9 +587,7 @@ impl<'a> Cx<'a> {
             info,
             callee_fp,
         ) {
-            self.trap = Some(trap);
-            self.trap_ip = ip;
-            return Done::Trap;
+            return self.fail(ip, trap);
         }
         // Verified code is never empty, so `ops` is its first op.
         self.ip = info.ops;
@@ -628,11 +632,7 @@ impl<'a> Cx<'a> {
                 self.host = (target, callee_fp, ret);
                 Done::Host
             }
-            Err(trap) => {
-                self.trap = Some(trap);
-                self.trap_ip = ip;
-                Done::Trap
-            }
+            Err(trap) => self.fail(ip, trap),
         }
     }
 
@@ -640,26 +640,19 @@ impl<'a> Cx<'a> {
     /// `self.ip/sp/mem/len` are where to continue.
     #[inline(always)]
     fn ret(&mut self) -> Done {
-        self.s.frames.pop();
-        if self.s.frames.len() <= self.entry_depth {
-            return Done::Return;
-        }
-        let Some(frame) = self.s.frames.last() else {
-            return Done::Return;
-        };
-        let (ip, fp, instance) = (frame.ip.0, frame.fp as usize, frame.instance);
-        if instance != self.instance_id {
-            self.set_instance(instance);
-        }
-        self.ip = ip;
-        // The caller's frame is below the callee's, inside the stack.
-        self.sp = Sp(self.s.stack.as_mut_ptr().wrapping_add(fp));
-        Done::Continue
+        self.ret_with(None)
     }
 
     /// [`Cx::ret`] with one result: it is in the callee's slot 0 already (`Return1`
     /// writes it there, the call's base); if the caller's pending call wanted it
     /// elsewhere (`Frame::ret`), it is written there too.
+    #[inline(always)]
+    fn ret1(&mut self, value: u64) -> Done {
+        self.ret_with(Some(value))
+    }
+
+    /// [`Cx::ret`], and with a `result`, [`Cx::ret1`] (inlined with a constant argument,
+    /// so each is compiled without the other's test).
     ///
     /// Performance: `ret` is read from the caller's frame record with the fields the return
     /// reads anyway, and the slot written only when it is not the base. Reading it from the
@@ -667,7 +660,7 @@ impl<'a> Cx<'a> {
     /// base a second time (at an address known late: a memory-ordering conflict with the
     /// caller's next read of it) each made recursive `fib` ~9% slower.
     #[inline(always)]
-    fn ret1(&mut self, value: u64) -> Done {
+    fn ret_with(&mut self, result: Option<u64>) -> Done {
         self.s.frames.pop();
         if self.s.frames.len() <= self.entry_depth {
             return Done::Return;
@@ -683,7 +676,7 @@ impl<'a> Cx<'a> {
         let stack = self.s.stack.as_mut_ptr();
         // The caller's frame is below the callee's, inside the stack.
         self.sp = Sp(stack.wrapping_add(fp));
-        if ret != NO_RET {
+        if let (Some(value), true) = (result, ret != NO_RET) {
             // SAFETY: `ret` is the caller's `result` slot (`leave_caller`), which `verify`
             // proved to be at most the caller's frame size, and `push_frame` made the stack
             // hold the caller's frame plus `STACK_SLACK > 0` slots (it never shrinks).

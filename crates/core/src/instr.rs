@@ -306,6 +306,15 @@ macro_rules! define_instr {
         }
 
         impl Instr {
+            /// The variant's name (reports of dispatch counts: `crate::op_stats`).
+            #[cfg(feature = "op-stats")]
+            pub(crate) fn kind_name(&self) -> &'static str {
+                match self {
+                    $( Self::$name(_) => stringify!($name), )*
+                    $( Self::$hname { .. } => stringify!($hname), )+
+                }
+            }
+
             /// The slot an instruction writes its single result to, if it has one that may be
             /// redirected (the translator folds a following `local.set` into it).
             pub fn result_mut(&mut self) -> Option<&mut Reg> {

@@ -45,13 +45,13 @@ impl OpStats {
     /// never dropped before their store).
     pub(crate) unsafe fn write_report(&self, out: &mut impl Write) -> std::io::Result<()> {
         // SAFETY: by this function's contract.
-        let kind = |at: usize| kind_of(unsafe { &*(at as *const Op) });
+        let kind = |at: usize| unsafe { &*(at as *const Op) }.instr.kind_name();
         let total: u64 = self.runs.values().sum();
-        let mut kinds: HashMap<String, u64> = HashMap::new();
+        let mut kinds: HashMap<&str, u64> = HashMap::new();
         for (&at, &n) in &self.runs {
             *kinds.entry(kind(at)).or_default() += n;
         }
-        let mut pairs: HashMap<(String, String), u64> = HashMap::new();
+        let mut pairs: HashMap<(&str, &str), u64> = HashMap::new();
         for (&at, &n) in &self.then_next {
             let next = at + std::mem::size_of::<Op>();
             *pairs.entry((kind(at), kind(next))).or_default() += n;
@@ -67,15 +67,6 @@ impl OpStats {
         }
         Ok(())
     }
-}
-
-/// The variant name of an op's instruction.
-fn kind_of(op: &Op) -> String {
-    let text = format!("{:?}", op.instr);
-    let end = text
-        .find(|c: char| !c.is_alphanumeric() && c != '_')
-        .unwrap_or(text.len());
-    text[..end].to_string()
 }
 
 fn largest_first<K: Ord>(map: HashMap<K, u64>) -> Vec<(K, u64)> {

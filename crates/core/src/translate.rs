@@ -555,19 +555,11 @@ fn fused_triple(first: &Instr, second: &Instr, third: &Instr) -> Option<Instr> {
 }
 
 /// Merges adjacent triples and pairs (see [`fused_triple`], [`fused_pair`]) of which no
-/// instruction but the first is a jump target, and re-targets every jump. Before that,
-/// accesses of global 0 become their `Global0*` forms. A jump inside a merged pair (`CopyThenJump`) keeps
-/// its target relative to the merged instruction. No pair crosses the start or end of an
+/// instruction but the first is a jump target, and re-targets every jump. A jump inside a
+/// merged pair (`CopyThenJump`) keeps its target relative to the merged instruction. No pair crosses the start or end of an
 /// `inlined` range (a trap's position must say whether it was inside), and the ranges
 /// are moved with their code.
 fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch, inlined: &mut [Inlined]) {
-    for instr in instrs.iter_mut() {
-        match *instr {
-            Instr::GlobalGet { dst, global: 0 } => *instr = Instr::Global0Get { dst },
-            Instr::GlobalSet { src, global: 0 } => *instr = Instr::Global0Set { src },
-            _ => {}
-        }
-    }
     let n = instrs.len();
     let PairScratch {
         is_target,
@@ -604,24 +596,27 @@ fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch, inlined: &mut 
     out.clear();
     jump_from.clear();
     let mut i = 0;
+    // The triple starting at `at`, if its second and third instructions are no targets;
+    // computed once per position (the look-ahead below reuses it).
+    let triple_at = |at: usize| {
+        let free = |k: usize| at + k < n && !is_target[at + k];
+        (free(1) && free(2))
+            .then(|| fused_triple(&instrs[at], &instrs[at + 1], &instrs[at + 2]))
+            .flatten()
+    };
+    let mut triple = triple_at(0);
     while i < n {
-        let free = |k: usize| i + k < n && !is_target[i + k];
-        let triple = (free(1) && free(2))
-            .then(|| fused_triple(&instrs[i], &instrs[i + 1], &instrs[i + 2]))
-            .flatten();
         if let Some(fused) = triple {
             new_index[i..i + 3].fill(out.len());
             out.push(fused);
             jump_from.push(i + 2);
             i += 3;
+            triple = triple_at(i);
             continue;
         }
         // A triple starting at the next instruction saves more than a pair here would.
-        let triple_next = free(1)
-            && free(2)
-            && free(3)
-            && fused_triple(&instrs[i + 1], &instrs[i + 2], &instrs[i + 3]).is_some();
-        let pair = (!triple_next && i + 1 < n && !is_target[i + 1])
+        let triple_next = triple_at(i + 1);
+        let pair = (triple_next.is_none() && i + 1 < n && !is_target[i + 1])
             .then(|| fused_pair(&instrs[i], &instrs[i + 1]))
             .flatten();
         new_index[i] = out.len();
@@ -631,11 +626,13 @@ fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch, inlined: &mut 
                 out.push(fused);
                 jump_from.push(i + 1);
                 i += 2;
+                triple = triple_at(i);
             }
             None => {
                 out.push(instrs[i]);
                 jump_from.push(i);
                 i += 1;
+                triple = triple_next;
             }
         }
     }
@@ -702,21 +699,15 @@ pub(crate) fn verify(instrs: &[Instr], frame_size: usize) -> Result<(), String> 
             {
                 return Err(format!("jump table at {i} runs past the end"));
             }
-            Instr::Call { base, .. }
-            | Instr::CallIndirect { base, .. }
-            | Instr::CopyThenCall { base, .. }
-            | Instr::Copy2ThenCall { base, .. }
-                if base as usize > frame_size =>
+            Instr::Call { base, result, .. }
+            | Instr::CallIndirect { base, result, .. }
+            | Instr::CopyThenCall { base, result, .. }
+            | Instr::Copy2ThenCall { base, result, .. }
+                if base.max(result) as usize > frame_size =>
             {
-                return Err(format!("call at {i} has base {base} past the frame"));
-            }
-            Instr::Call { result, .. }
-            | Instr::CallIndirect { result, .. }
-            | Instr::CopyThenCall { result, .. }
-            | Instr::Copy2ThenCall { result, .. }
-                if result as usize > frame_size =>
-            {
-                return Err(format!("call at {i} has result {result} past the frame"));
+                return Err(format!(
+                    "call at {i} has base {base} or result {result} past the frame"
+                ));
             }
             _ => {}
         }
@@ -1553,18 +1544,19 @@ impl Translator<'_> {
             Operator::LocalGet { local_index } => self.push(Kind::Local, local_index as Reg),
             Operator::LocalSet { local_index } => self.op_local_set(local_index as Reg, false),
             Operator::LocalTee { local_index } => self.op_local_set(local_index as Reg, true),
+            // Global 0 has instructions of its own (see `Instr::Global0Get`).
             Operator::GlobalGet { global_index } => {
                 let dst = self.next_temp();
-                self.emit_result(Instr::GlobalGet {
-                    dst,
-                    global: global_index,
+                self.emit_result(match global_index {
+                    0 => Instr::Global0Get { dst },
+                    global => Instr::GlobalGet { dst, global },
                 });
             }
             Operator::GlobalSet { global_index } => {
-                let src = self.pop();
-                self.emit(Instr::GlobalSet {
-                    src: src.reg,
-                    global: global_index,
+                let src = self.pop().reg;
+                self.emit(match global_index {
+                    0 => Instr::Global0Set { src },
+                    global => Instr::GlobalSet { src, global },
                 });
             }
             Operator::I32Const { .. }

@@ -86,6 +86,19 @@ fn loop_body() -> String {
             ));
         }
     }
+    // Copies before a jump back to a masked jump table: one, then two.
+    for extra_copy in ["", "(local.set $c_i64 (local.get $b_i64))"] {
+        body.push_str(&format!(
+            "(local.set $c_i32 (i32.const 0))
+            (loop $d
+              (block $b (block $a
+                (br_table $a $b (i32.and (local.get $c_i32) (i32.const 1))))
+                (local.set $r_i32 (i32.add (local.get $c_i32) (i32.const 1)))
+                {extra_copy}
+                (local.set $c_i32 (local.get $r_i32))
+                (br $d)))\n"
+        ));
+    }
     body.push_str(
         r#"(block $out (br_if $out (i32.and (local.get $a_i32) (local.get $b_i32))))
         (block $out (br_if $out (i32.eqz (i32.and (local.get $a_i32) (local.get $b_i32)))))
@@ -101,22 +114,6 @@ fn loop_body() -> String {
         (local.set $c_i32 (local.get $b_i32)) (local.set $c_i64 (local.get $b_i64))
         (local.set $r_i32 (select (local.get $a_i32) (local.get $b_i32) (local.get $i)))
         (local.set $r_i64 (select (result i64) (local.get $a_i64) (local.get $b_i64) (local.get $i)))
-        ;; copies before a jump back to a masked jump table (one, then two)
-        (local.set $c_i32 (i32.const 0))
-        (loop $d
-          (block $b (block $a
-            (br_table $a $b (i32.and (local.get $c_i32) (i32.const 1))))
-            (local.set $r_i32 (i32.add (local.get $c_i32) (i32.const 1)))
-            (local.set $c_i32 (local.get $r_i32))
-            (br $d)))
-        (local.set $c_i32 (i32.const 0))
-        (loop $d
-          (block $b (block $a
-            (br_table $a $b (i32.and (local.get $c_i32) (i32.const 1))))
-            (local.set $r_i32 (i32.add (local.get $c_i32) (i32.const 1)))
-            (local.set $c_i64 (local.get $b_i64))
-            (local.set $c_i32 (local.get $r_i32))
-            (br $d)))
         ;; an instruction fetch before the jump back (CPython's eval loop)
         (i32.store16 offset=2 (local.get $p) (i32.const 0x0301))
         (local.set $c_i32 (i32.const 0))
