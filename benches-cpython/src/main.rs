@@ -207,18 +207,18 @@ fn child_main(args: &[String]) -> Result<ExitCode, String> {
     };
     let engine = Engine::parse(engine)?;
     let home = python_home(home.as_deref())?;
-    let wasm = std::fs::read(home.join("python.wasm"))
-        .map_err(|e| format!("cannot read python.wasm: {e}"))?;
+    let wasm = home.join("python.wasm");
     let argv: Vec<String> = std::iter::once("python.wasm".to_owned())
         .chain(guest_args(workload))
         .collect();
-    // Each engine gets the bytes and drops them once its module is made: what an engine
-    // keeps of them (a copy, parts) is its own memory, and the harness keeps none (as
-    // `wasmi-py run` keeps none; before 2026-11-24 the harness held its copy to the end,
-    // ~7 MB more peak RSS for both engines).
+    // Each engine reads python.wasm (untimed) as `wasmi-py run` or an embedder of
+    // wasmi would, and drops what it read once its module is made: what an engine keeps
+    // of it (a copy, parts) is its own memory, and the harness keeps none (as `wasmi-py
+    // run` keeps none; before 2026-11-24 the harness held its copy to the end, ~7 MB
+    // more peak RSS for both engines).
     let out = match engine {
-        Engine::WasmiPy => run_wasmi_py(wasm, &home, &argv)?,
-        Engine::Wasmi => run_wasmi(wasm, &home, &argv)?,
+        Engine::WasmiPy => run_wasmi_py(&wasm, &home, &argv)?,
+        Engine::Wasmi => run_wasmi(&wasm, &home, &argv)?,
     };
     let mut measured = out.measured;
     measured.maxrss_kb = peak_rss_kb();
@@ -240,20 +240,18 @@ const NOTCAPABLE: i32 = 76;
 /// Set for wasmi-py children with `--code-cache`: the cache directory to use.
 const CODE_CACHE_ENV: &str = "CPYTHON_BENCH_CODE_CACHE";
 
-fn run_wasmi_py(wasm: Vec<u8>, home: &Path, argv: &[String]) -> Result<ChildOutput, String> {
-    use wasmi_py_core::{Config, Engine, Linker, Module, Store, Val, ValType};
+fn run_wasmi_py(wasm: &Path, home: &Path, argv: &[String]) -> Result<ChildOutput, String> {
+    use wasmi_py_core::{Config, Engine, Linker, Module, ModuleFile, Store, Val, ValType};
     use wasmi_py_wasi::{add_to_linker, OutputSpec, StdinSpec, WasiCtx};
 
+    // As `wasmi-py run` reads it (see `ModuleFile`).
+    let file = ModuleFile::read(wasm).map_err(|e| format!("cannot read python.wasm: {e}"))?;
     let t = Instant::now();
     let engine = Engine::new(Config::default());
     let code_cache = std::env::var_os(CODE_CACHE_ENV).map(PathBuf::from);
-    let module = match &code_cache {
-        Some(dir) => Module::with_code_cache(&engine, &wasm, dir),
-        None => Module::new(&engine, &wasm),
-    }
-    .map_err(|e| format!("wasmi-py: {e}"))?;
+    let module = Module::from_file(&engine, file, code_cache.as_deref())
+        .map_err(|e| format!("wasmi-py: {e}"))?;
     let compile_ns = ns(t);
-    drop(wasm); // see `child_main`
 
     let t = Instant::now();
     let out = Arc::new(Mutex::new(Vec::new()));
@@ -343,12 +341,13 @@ fn tail(err: &Mutex<Vec<u8>>) -> String {
     }
 }
 
-fn run_wasmi(wasm: Vec<u8>, home: &Path, argv: &[String]) -> Result<ChildOutput, String> {
+fn run_wasmi(wasm: &Path, home: &Path, argv: &[String]) -> Result<ChildOutput, String> {
     use std::io::Cursor;
     use wasmi::{Config, Engine, ExternType, Linker, Module, Store, Val, ValType};
     use wasmi_wasi::wasi_common::pipe::WritePipe;
     use wasmi_wasi::{ambient_authority, Dir, WasiCtxBuilder};
 
+    let wasm = std::fs::read(wasm).map_err(|e| format!("cannot read python.wasm: {e}"))?;
     let t = Instant::now();
     // wasmi's default configuration: its register-machine engine with lazy translation
     // (functions are validated at load and translated on first call).

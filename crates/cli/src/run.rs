@@ -1,9 +1,10 @@
 //! `wasmi-py run`: run a WASI preview1 command module (like `wasmtime run`).
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
-use wasmi_py_core::{Config, Engine, Error, Linker, Module, Store, Trap};
+use wasmi_py_core::{Config, Engine, Error, Linker, Module, ModuleFile, Store, Trap};
 use wasmi_py_socket::SocketCtx;
 use wasmi_py_wasi::{add_to_linker, WasiCtx};
 
@@ -124,21 +125,16 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
         Ok(None) => return ExitCode::SUCCESS,
         Err(code) => return code,
     };
-    let bytes = match std::fs::read(&opts.module) {
+    let file = match ModuleFile::read(Path::new(&opts.module)) {
         Ok(b) => b,
         Err(e) => return load_failure(format!("cannot read {}: {e}", opts.module)),
     };
     let engine = Engine::new(Config::default());
     let code_cache = opts.sandbox.code_cache();
-    let loaded = match &code_cache {
-        Some(dir) => Module::with_code_cache(&engine, &bytes, dir),
-        None => Module::new(&engine, &bytes),
-    };
-    let module = match loaded {
+    let module = match Module::from_file(&engine, file, code_cache.as_deref()) {
         Ok(m) => m,
         Err(e) => return load_failure(format!("{}: {e}", opts.module)),
     };
-    drop(bytes);
 
     let mut builder = WasiCtx::builder()
         .arg(opts.module.clone())

@@ -9,6 +9,7 @@
 
 mod cache;
 mod exec;
+mod file;
 mod inline;
 mod instantiate;
 pub mod instr;
@@ -23,6 +24,7 @@ pub mod trap;
 mod value;
 
 pub use cache::CodeCacheStats;
+pub use file::ModuleFile;
 pub use profile::{FunctionTime, Profile};
 pub use store::{
     Caller, Config, Engine, Error, Extern, Func, Global, HostFn, Instance, Linker, Memory, Module,

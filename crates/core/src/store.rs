@@ -15,6 +15,7 @@ use wasmi_py_decode::{
 use wasmi_py_validate::ModuleValidator;
 
 use crate::cache::{CodeCacheStats, ModuleCache};
+use crate::file::{FileStamp, ModuleFile};
 use crate::memory::LinearMemory;
 use crate::profile::{Profile, Profiler};
 use crate::translate::{translate_inlining, CompiledFunc, InlineSource};
@@ -194,10 +195,31 @@ impl Module {
         Self::load(engine, bytes, Some(dir))
     }
 
+    /// [`Module::new`], or with `code_cache` [`Module::with_code_cache`], of a module
+    /// file read by [`ModuleFile::read`]: the module keeps the bytes as read (no copy),
+    /// and with a code cache the file's SHA-256 is remembered between runs (the cache's
+    /// file name; see `src/cache.rs`) instead of computed on every load.
+    pub fn from_file(
+        engine: &Engine,
+        file: ModuleFile,
+        code_cache: Option<&Path>,
+    ) -> Result<Self, Error> {
+        Self::load_shared(engine, file.bytes, file.stamp, code_cache)
+    }
+
     fn load(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> Result<Self, Error> {
-        let bytes: Arc<[u8]> = Arc::from(bytes);
+        Self::load_shared(engine, Arc::from(bytes), None, cache_dir)
+    }
+
+    fn load_shared(
+        engine: &Engine,
+        bytes: Arc<[u8]>,
+        stamp: Option<FileStamp>,
+        cache_dir: Option<&Path>,
+    ) -> Result<Self, Error> {
         // Started first: the cache hashes the bytes on a helper thread meanwhile.
-        let cache = cache_dir.map(|dir| ModuleCache::open(dir, Arc::clone(&bytes), &engine.config));
+        let cache =
+            cache_dir.map(|dir| ModuleCache::open(dir, Arc::clone(&bytes), stamp, &engine.config));
         let module = wasmi_py_decode::Module::decode_shared(bytes, engine.config.features)?;
         let refs = ModuleValidator::new(&module)?;
         let compiled = (0..module.num_defined_functions())

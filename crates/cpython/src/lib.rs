@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use wasmi_py_core::{
     Config as EngineConfig, Engine, Error as CoreError, Func, FuncType, Instance, Linker, Memory,
-    Module, Profile, Store, Trap, Val, ValType,
+    Module, ModuleFile, Profile, Store, Trap, Val, ValType,
 };
 use wasmi_py_socket::SocketCtx;
 pub use wasmi_py_socket::{AllowEntry, NetPolicy};
@@ -239,15 +239,12 @@ impl Runtime {
     /// translated on first call, or taken from the code cache in `code_cache` if given:
     /// see [`Runtime::save_code_cache`]).
     pub fn load(install: Install, code_cache: Option<&Path>) -> Result<Self, StartError> {
-        let bytes = std::fs::read(&install.wasm).map_err(|e| {
+        let file = ModuleFile::read(&install.wasm).map_err(|e| {
             StartError::Setup(format!("cannot read {}: {e}", install.wasm.display()))
         })?;
         let engine = Engine::new(EngineConfig::default());
-        let module = match code_cache {
-            Some(dir) => Module::with_code_cache(&engine, &bytes, dir),
-            None => Module::new(&engine, &bytes),
-        }
-        .map_err(|e| StartError::Setup(format!("{}: {e}", install.wasm.display())))?;
+        let module = Module::from_file(&engine, file, code_cache)
+            .map_err(|e| StartError::Setup(format!("{}: {e}", install.wasm.display())))?;
         Ok(Self {
             prelude_installed: prelude_installed(&install.home),
             install,
