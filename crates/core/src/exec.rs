@@ -1284,6 +1284,26 @@ handlers! {
         store!(ip, sp, mem, len, cx, store, 4, to_le_u32);
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
     }
+    ctl JumpIfLoadI32EqElseAddStore { dst, addr, other, rhs, offset, jump } => {
+        let ld = Load { dst, addr, offset: u32::from(offset) };
+        let v: u32 = load!(ip, sp, mem, len, cx, ld, 4, le_u32);
+        if v == sp.get(other) as u32 {
+            jump!(ip, sp, mem, len, cx, jump);
+        }
+        let sum = (sp.get(dst) as u32).wrapping_add(sp.get(rhs) as u32);
+        write_mem!(ip, mem, len, cx, ea!(sp, addr, u32::from(offset)), 4, sum.to_le_bytes());
+        let ip = ip.add(1);
+        dispatch!(ip, sp, mem, len, cx)
+    }
+    ctl JumpIfLoadI32EqElseAddStoreJumpIfNez { dst, addr, other, sum, rhs, jump } => {
+        let v: u32 = load!(ip, sp, mem, len, cx, Load { dst, addr, offset: 0 }, 4, le_u32);
+        if v == sp.get(other) as u32 {
+            jump!(ip, sp, mem, len, cx, jump);
+        }
+        bin!(sp, Bin { dst: sum, lhs: dst, rhs }, i32::wrapping_add);
+        store!(ip, sp, mem, len, cx, StoreOp { addr, value: sum, offset: 0 }, 4, to_le_u32);
+        branch!(ip, sp, mem, len, cx, sp.get(sum) as u32 != 0, jump)
+    }
     ctl JumpToTableAnd { offset } => {
         jump_to_table_and!(ip, sp, mem, len, cx, offset, {})
     }

@@ -164,6 +164,18 @@ macro_rules! define_instr {
             I32AddThenStore(Bin, Store),
             /// `i32.store` then [`Instr::JumpIfNez`].
             I32StoreThenJumpIfNez { store: Store, cond: Reg, offset: i32 },
+            /// [`Instr::JumpIfLoadI32Eq`], then, not jumping, [`Instr::I32AddStore`] of the
+            /// loaded value to where it was loaded from: CPython's `Py_INCREF` (skip an
+            /// immortal object, else count up). `dst = load32(addr + offset)`; jump if
+            /// `dst == other`; else `store32(addr + offset, dst + rhs)`.
+            JumpIfLoadI32EqElseAddStore { dst: Reg, addr: Reg, other: Reg, rhs: Reg, offset: u16, jump: i32 },
+            /// [`Instr::JumpIfLoadI32Eq`] at offset 0, then, not jumping, `i32.add` of the
+            /// loaded value, `i32.store` of the sum where it was loaded from and
+            /// [`Instr::JumpIfNez`] of the sum to the same target: CPython's `Py_DECREF`
+            /// (skip an immortal object, else count down and skip unless it was the last
+            /// reference). `dst = load32(addr)`; jump if `dst == other`; else
+            /// `sum = dst + rhs`, `store32(addr, sum)`, jump if `sum != 0`.
+            JumpIfLoadI32EqElseAddStoreJumpIfNez { dst: Reg, addr: Reg, other: Reg, sum: Reg, rhs: Reg, jump: i32 },
             /// [`Instr::Jump`] to a [`Instr::JumpTableAnd`], executed in the same dispatch
             /// (the end of every opcode in CPython's eval loop jumps back to its dispatch).
             JumpToTableAnd { offset: i32 },
@@ -405,6 +417,19 @@ macro_rules! define_instr {
                         define_instr!(@regs Store store f);
                         f(Slot, cond);
                     }
+                    Self::JumpIfLoadI32EqElseAddStore { dst, addr, other, rhs, .. } => {
+                        f(Slot, dst);
+                        f(Slot, addr);
+                        f(Slot, other);
+                        f(Slot, rhs);
+                    }
+                    Self::JumpIfLoadI32EqElseAddStoreJumpIfNez { dst, addr, other, sum, rhs, .. } => {
+                        f(Slot, dst);
+                        f(Slot, addr);
+                        f(Slot, other);
+                        f(Slot, sum);
+                        f(Slot, rhs);
+                    }
                     Self::JumpToTableAnd { .. } => {}
                     Self::CopyThenJump { dst, src, .. }
                     | Self::CopyThenJumpToTableAnd { dst, src, .. } => {
@@ -635,6 +660,8 @@ macro_rules! define_instr {
                     | Self::I32LoadThenLoad { .. }
                     | Self::I32AddThenStore(..)
                     | Self::I32StoreThenJumpIfNez { .. }
+                    | Self::JumpIfLoadI32EqElseAddStore { .. }
+                    | Self::JumpIfLoadI32EqElseAddStoreJumpIfNez { .. }
                     | Self::JumpToTableAnd { .. }
                     | Self::CopyThenJump { .. }
                     | Self::CopyThenJumpToTableAnd { .. }
@@ -685,6 +712,8 @@ macro_rules! define_instr {
                     | Self::Copy2ThenJumpToTableAnd { offset, .. }
                     | Self::I32Load16UShrUThenJumpToTableAnd { jump: offset, .. }
                     | Self::I32StoreThenJumpIfNez { offset, .. }
+                    | Self::JumpIfLoadI32EqElseAddStore { jump: offset, .. }
+                    | Self::JumpIfLoadI32EqElseAddStoreJumpIfNez { jump: offset, .. }
                     | Self::JumpIfNez { offset, .. }
                     | Self::JumpIfEqz { offset, .. }
                     | Self::JumpIfLoadI32Eq { offset, .. }
