@@ -1276,6 +1276,31 @@ handlers! {
         sp.set(dst0, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
         sp.set(dst1, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4))));
     }
+    next I32LoadThenLoadAdd { dst0, addr0, dst1, base1, index1, offset0, offset1 } => {
+        sp.set(dst0, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
+        let addr = (sp.get(base1) as u32).wrapping_add(sp.get(index1) as u32);
+        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset1 as usize, 4));
+        sp.set(dst1, u64::from(v));
+    }
+    next I32LoadAddThenLoad { dst0, base0, index0, dst1, addr1, offset0, offset1 } => {
+        let addr = (sp.get(base0) as u32).wrapping_add(sp.get(index0) as u32);
+        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset0 as usize, 4));
+        sp.set(dst0, u64::from(v));
+        sp.set(dst1, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4))));
+    }
+    next I32AddShlThenLoadAdd { dst0, base0, index0, shift, dst1, other, offset } => {
+        let shifted = num::i32_shl(sp.get(index0) as i32, sp.get(shift) as i32);
+        sp.set(dst0, Slot::into_slot((sp.get(base0) as i32).wrapping_add(shifted)));
+        let addr = (sp.get(dst0) as u32).wrapping_add(sp.get(other) as u32);
+        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset as usize, 4));
+        sp.set(dst1, u64::from(v));
+    }
+    ctl JumpIfLoadAddI32Ne { dst, base, index, other, offset, jump } => {
+        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
+        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset as usize, 4));
+        sp.set(dst, u64::from(v));
+        branch!(ip, sp, mem, len, cx, sp.get(dst) as u32 != sp.get(other) as u32, jump)
+    }
     next I32AddThenStore(add, st) => {
         bin!(sp, add, i32::wrapping_add);
         store!(ip, sp, mem, len, cx, st, 4, to_le_u32);

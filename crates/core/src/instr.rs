@@ -160,6 +160,17 @@ macro_rules! define_instr {
             I32Load16UThenShrU(Load, Bin),
             /// `i32.load` then `i32.load`, both with offsets below 2^16 (pointer chasing).
             I32LoadThenLoad { dst0: Reg, addr0: Reg, dst1: Reg, addr1: Reg, offset0: u16, offset1: u16 },
+            /// [`Instr::I32Load`] then [`Instr::I32LoadAdd`], offsets below 2^16.
+            I32LoadThenLoadAdd { dst0: Reg, addr0: Reg, dst1: Reg, base1: Reg, index1: Reg, offset0: u16, offset1: u16 },
+            /// [`Instr::I32LoadAdd`] then [`Instr::I32Load`], offsets below 2^16.
+            I32LoadAddThenLoad { dst0: Reg, base0: Reg, index0: Reg, dst1: Reg, addr1: Reg, offset0: u16, offset1: u16 },
+            /// [`Instr::I32AddShl`] then [`Instr::I32LoadAdd`] of its sum plus `other`
+            /// (array indexing: `frame->localsplus[oparg]`): `dst0 = base0 + (index0 <<
+            /// (shift & 31))`, then `dst1 = load32(dst0 + other + offset)`.
+            I32AddShlThenLoadAdd { dst0: Reg, base0: Reg, index0: Reg, shift: Reg, dst1: Reg, other: Reg, offset: u16 },
+            /// [`Instr::I32LoadAdd`] then [`Instr::JumpIfI32Ne`] of the loaded value and
+            /// `other` (read after the load is written).
+            JumpIfLoadAddI32Ne { dst: Reg, base: Reg, index: Reg, other: Reg, offset: u16, jump: i32 },
             /// `i32.add` then `i32.store` (the sum kept in a local).
             I32AddThenStore(Bin, Store),
             /// `i32.store` then [`Instr::JumpIfNez`].
@@ -413,6 +424,34 @@ macro_rules! define_instr {
                         define_instr!(@regs Bin add f);
                         define_instr!(@regs Store st f);
                     }
+                    Self::I32LoadThenLoadAdd { dst0, addr0, dst1, base1, index1, .. } => {
+                        f(Slot, dst0);
+                        f(Slot, addr0);
+                        f(Slot, dst1);
+                        f(Slot, base1);
+                        f(Slot, index1);
+                    }
+                    Self::I32LoadAddThenLoad { dst0, base0, index0, dst1, addr1, .. } => {
+                        f(Slot, dst0);
+                        f(Slot, base0);
+                        f(Slot, index0);
+                        f(Slot, dst1);
+                        f(Slot, addr1);
+                    }
+                    Self::I32AddShlThenLoadAdd { dst0, base0, index0, shift, dst1, other, .. } => {
+                        f(Slot, dst0);
+                        f(Slot, base0);
+                        f(Slot, index0);
+                        f(Slot, shift);
+                        f(Slot, dst1);
+                        f(Slot, other);
+                    }
+                    Self::JumpIfLoadAddI32Ne { dst, base, index, other, .. } => {
+                        f(Slot, dst);
+                        f(Slot, base);
+                        f(Slot, index);
+                        f(Slot, other);
+                    }
                     Self::I32StoreThenJumpIfNez { store, cond, .. } => {
                         define_instr!(@regs Store store f);
                         f(Slot, cond);
@@ -659,6 +698,10 @@ macro_rules! define_instr {
                     | Self::I32Load16UThenShrU(..)
                     | Self::I32LoadThenLoad { .. }
                     | Self::I32AddThenStore(..)
+                    | Self::I32LoadThenLoadAdd { .. }
+                    | Self::I32LoadAddThenLoad { .. }
+                    | Self::I32AddShlThenLoadAdd { .. }
+                    | Self::JumpIfLoadAddI32Ne { .. }
                     | Self::I32StoreThenJumpIfNez { .. }
                     | Self::JumpIfLoadI32EqElseAddStore { .. }
                     | Self::JumpIfLoadI32EqElseAddStoreJumpIfNez { .. }
@@ -713,6 +756,7 @@ macro_rules! define_instr {
                     | Self::I32Load16UShrUThenJumpToTableAnd { jump: offset, .. }
                     | Self::I32StoreThenJumpIfNez { offset, .. }
                     | Self::JumpIfLoadI32EqElseAddStore { jump: offset, .. }
+                    | Self::JumpIfLoadAddI32Ne { jump: offset, .. }
                     | Self::JumpIfLoadI32EqElseAddStoreJumpIfNez { jump: offset, .. }
                     | Self::JumpIfNez { offset, .. }
                     | Self::JumpIfEqz { offset, .. }

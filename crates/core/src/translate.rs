@@ -464,6 +464,84 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
             offset1: u16::try_from(b.offset).ok()?,
         },
         (Instr::I32Add(add), Instr::I32Store(st)) => Instr::I32AddThenStore(add, st),
+        (
+            Instr::I32Load(a),
+            Instr::I32LoadAdd {
+                dst,
+                base,
+                index,
+                offset,
+            },
+        ) => Instr::I32LoadThenLoadAdd {
+            dst0: a.dst,
+            addr0: a.addr,
+            dst1: dst,
+            base1: base,
+            index1: index,
+            offset0: u16::try_from(a.offset).ok()?,
+            offset1: u16::try_from(offset).ok()?,
+        },
+        (
+            Instr::I32LoadAdd {
+                dst,
+                base,
+                index,
+                offset,
+            },
+            Instr::I32Load(b),
+        ) => Instr::I32LoadAddThenLoad {
+            dst0: dst,
+            base0: base,
+            index0: index,
+            dst1: b.dst,
+            addr1: b.addr,
+            offset0: u16::try_from(offset).ok()?,
+            offset1: u16::try_from(b.offset).ok()?,
+        },
+        // The load's address is the shifted sum plus another operand (either side).
+        (
+            Instr::I32AddShl {
+                dst,
+                base,
+                index,
+                shift,
+            },
+            Instr::I32LoadAdd {
+                dst: dst1,
+                base: base1,
+                index: index1,
+                offset,
+            },
+        ) if base1 == dst || index1 == dst => Instr::I32AddShlThenLoadAdd {
+            dst0: dst,
+            base0: base,
+            index0: index,
+            shift,
+            dst1,
+            other: if index1 == dst { base1 } else { index1 },
+            offset: u16::try_from(offset).ok()?,
+        },
+        // `!=` is symmetric: the loaded value on either side.
+        (
+            Instr::I32LoadAdd {
+                dst,
+                base,
+                index,
+                offset,
+            },
+            Instr::JumpIfI32Ne {
+                lhs,
+                rhs,
+                offset: jump,
+            },
+        ) if lhs == dst || rhs == dst => Instr::JumpIfLoadAddI32Ne {
+            dst,
+            base,
+            index,
+            other: if lhs == dst { rhs } else { lhs },
+            offset: u16::try_from(offset).ok()?,
+            jump,
+        },
         // The jump is the first instruction's: its offset becomes relative to the second
         // (`fuse_pairs` re-targets jumps as if they were the second's).
         (
@@ -2162,14 +2240,7 @@ mod tests {
     /// `spec-tests/regressions/refcount_fusions.wast`, whose functions these are).
     #[test]
     fn reference_counting_is_fused() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../spec-tests/regressions/refcount_fusions.wast"
-        ))
-        .unwrap();
-        let start = text.find("(module").unwrap();
-        let module = &text[start..text.find("\n;; Py_INCREF").unwrap()];
-        let funcs = bytecode(module);
+        let funcs = bytecode(&regression_module("refcount_fusions.wast"));
         let count =
             |f: usize, pred: fn(&Instr) -> bool| funcs[f].iter().filter(|i| pred(i)).count();
         let incref = |i: &Instr| matches!(i, Instr::JumpIfLoadI32EqElseAddStore { .. });
@@ -2197,6 +2268,53 @@ mod tests {
         assert!(funcs[2]
             .iter()
             .any(|i| matches!(i, Instr::JumpIfLoadI32EqElseAddStore { offset: 8, .. })));
+    }
+
+    /// The module of regression file `name` (its first `(module ...)`, which ends where
+    /// the first line starting with `(invoke` or `;;` after it begins).
+    fn regression_module(name: &str) -> String {
+        let path = format!(
+            "{}/../../spec-tests/regressions/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let start = text.find("(module").unwrap();
+        let end = text[start..]
+            .find("\n(invoke")
+            .into_iter()
+            .chain(text[start..].find("\n;; "))
+            .min()
+            .unwrap();
+        text[start..start + end].to_string()
+    }
+
+    /// The load pairs are made where `load_pairs.wast` expects them (it checks how they
+    /// behave), and not for the look-alike.
+    #[test]
+    fn load_pairs_are_fused() {
+        let funcs = bytecode(&regression_module("load_pairs.wast"));
+        let has = |f: usize, pred: fn(&Instr) -> bool| funcs[f].iter().any(pred);
+        let load_loadadd = |i: &Instr| matches!(i, Instr::I32LoadThenLoadAdd { .. });
+        let loadadd_load = |i: &Instr| matches!(i, Instr::I32LoadAddThenLoad { .. });
+        let index = |i: &Instr| matches!(i, Instr::I32AddShlThenLoadAdd { .. });
+        let ne = |i: &Instr| matches!(i, Instr::JumpIfLoadAddI32Ne { .. });
+        type Shape = fn(&Instr) -> bool;
+        let expected: [(usize, Shape); 10] = [
+            (0, load_loadadd),
+            (1, load_loadadd),
+            (2, loadadd_load),
+            (3, loadadd_load),
+            (4, index),
+            (5, index),
+            (7, index),
+            (8, ne),
+            (9, ne),
+            (10, ne),
+        ];
+        for (f, pred) in expected {
+            assert!(has(f, pred), "function {f}: {:?}", funcs[f]);
+        }
+        assert!(!has(6, index), "{:?}", funcs[6]);
     }
 
     #[test]
