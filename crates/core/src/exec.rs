@@ -1276,6 +1276,27 @@ handlers! {
         sp.set(dst0, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
         sp.set(dst1, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4))));
     }
+    next I32LoadThenStore { dst, addr0, addr1, value, offset0, offset1 } => {
+        sp.set(dst, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
+        let st = StoreOp { addr: addr1, value, offset: u32::from(offset1) };
+        store!(ip, sp, mem, len, cx, st, 4, to_le_u32);
+    }
+    next I32StoreThenLoad { addr0, value, dst, addr1, offset0, offset1 } => {
+        let st = StoreOp { addr: addr0, value, offset: u32::from(offset0) };
+        store!(ip, sp, mem, len, cx, st, 4, to_le_u32);
+        sp.set(dst, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4))));
+    }
+    next I32StoreThenStore { addr0, value0, addr1, value1, offset0, offset1 } => {
+        let st = StoreOp { addr: addr0, value: value0, offset: u32::from(offset0) };
+        store!(ip, sp, mem, len, cx, st, 4, to_le_u32);
+        let st = StoreOp { addr: addr1, value: value1, offset: u32::from(offset1) };
+        store!(ip, sp, mem, len, cx, st, 4, to_le_u32);
+    }
+    next I32LoadThenAddStore { dst, addr0, addr1, lhs, rhs, offset0, offset1 } => {
+        sp.set(dst, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
+        let v = (sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32);
+        write_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4, v.to_le_bytes());
+    }
     next I32LoadThenLoadAdd { dst0, addr0, dst1, base1, index1, offset0, offset1 } => {
         sp.set(dst0, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
         let addr = (sp.get(base1) as u32).wrapping_add(sp.get(index1) as u32);

@@ -171,6 +171,14 @@ macro_rules! define_instr {
             /// [`Instr::I32LoadAdd`] then [`Instr::JumpIfI32Ne`] of the loaded value and
             /// `other` (read after the load is written).
             JumpIfLoadAddI32Ne { dst: Reg, base: Reg, index: Reg, other: Reg, offset: u16, jump: i32 },
+            /// `i32.load` then `i32.store`, offsets below 2^16 (copying a field).
+            I32LoadThenStore { dst: Reg, addr0: Reg, addr1: Reg, value: Reg, offset0: u16, offset1: u16 },
+            /// `i32.store` then `i32.load`, offsets below 2^16 (the load sees the store).
+            I32StoreThenLoad { addr0: Reg, value: Reg, dst: Reg, addr1: Reg, offset0: u16, offset1: u16 },
+            /// `i32.store` then `i32.store`, offsets below 2^16 (initialising fields).
+            I32StoreThenStore { addr0: Reg, value0: Reg, addr1: Reg, value1: Reg, offset0: u16, offset1: u16 },
+            /// `i32.load` then [`Instr::I32AddStore`], offsets below 2^16.
+            I32LoadThenAddStore { dst: Reg, addr0: Reg, addr1: Reg, lhs: Reg, rhs: Reg, offset0: u16, offset1: u16 },
             /// `i32.add` then `i32.store` (the sum kept in a local).
             I32AddThenStore(Bin, Store),
             /// `i32.store` then [`Instr::JumpIfNez`].
@@ -423,6 +431,26 @@ macro_rules! define_instr {
                     Self::I32AddThenStore(add, st) => {
                         define_instr!(@regs Bin add f);
                         define_instr!(@regs Store st f);
+                    }
+                    Self::I32LoadThenStore { dst, addr0, addr1, value, .. }
+                    | Self::I32StoreThenLoad { addr0, value, dst, addr1, .. } => {
+                        f(Slot, dst);
+                        f(Slot, addr0);
+                        f(Slot, addr1);
+                        f(Slot, value);
+                    }
+                    Self::I32StoreThenStore { addr0, value0, addr1, value1, .. } => {
+                        f(Slot, addr0);
+                        f(Slot, value0);
+                        f(Slot, addr1);
+                        f(Slot, value1);
+                    }
+                    Self::I32LoadThenAddStore { dst, addr0, addr1, lhs, rhs, .. } => {
+                        f(Slot, dst);
+                        f(Slot, addr0);
+                        f(Slot, addr1);
+                        f(Slot, lhs);
+                        f(Slot, rhs);
                     }
                     Self::I32LoadThenLoadAdd { dst0, addr0, dst1, base1, index1, .. } => {
                         f(Slot, dst0);
@@ -700,6 +728,10 @@ macro_rules! define_instr {
                     | Self::I32AddThenStore(..)
                     | Self::I32LoadThenLoadAdd { .. }
                     | Self::I32LoadAddThenLoad { .. }
+                    | Self::I32LoadThenStore { .. }
+                    | Self::I32StoreThenLoad { .. }
+                    | Self::I32StoreThenStore { .. }
+                    | Self::I32LoadThenAddStore { .. }
                     | Self::I32AddShlThenLoadAdd { .. }
                     | Self::JumpIfLoadAddI32Ne { .. }
                     | Self::I32StoreThenJumpIfNez { .. }

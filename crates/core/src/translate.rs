@@ -464,6 +464,47 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
             offset1: u16::try_from(b.offset).ok()?,
         },
         (Instr::I32Add(add), Instr::I32Store(st)) => Instr::I32AddThenStore(add, st),
+        (Instr::I32Load(ld), Instr::I32Store(st)) => Instr::I32LoadThenStore {
+            dst: ld.dst,
+            addr0: ld.addr,
+            addr1: st.addr,
+            value: st.value,
+            offset0: u16::try_from(ld.offset).ok()?,
+            offset1: u16::try_from(st.offset).ok()?,
+        },
+        (Instr::I32Store(st), Instr::I32Load(ld)) => Instr::I32StoreThenLoad {
+            addr0: st.addr,
+            value: st.value,
+            dst: ld.dst,
+            addr1: ld.addr,
+            offset0: u16::try_from(st.offset).ok()?,
+            offset1: u16::try_from(ld.offset).ok()?,
+        },
+        (Instr::I32Store(a), Instr::I32Store(b)) => Instr::I32StoreThenStore {
+            addr0: a.addr,
+            value0: a.value,
+            addr1: b.addr,
+            value1: b.value,
+            offset0: u16::try_from(a.offset).ok()?,
+            offset1: u16::try_from(b.offset).ok()?,
+        },
+        (
+            Instr::I32Load(ld),
+            Instr::I32AddStore {
+                addr,
+                lhs,
+                rhs,
+                offset,
+            },
+        ) => Instr::I32LoadThenAddStore {
+            dst: ld.dst,
+            addr0: ld.addr,
+            addr1: addr,
+            lhs,
+            rhs,
+            offset0: u16::try_from(ld.offset).ok()?,
+            offset1: u16::try_from(offset).ok()?,
+        },
         (
             Instr::I32Load(a),
             Instr::I32LoadAdd {
@@ -2315,6 +2356,28 @@ mod tests {
             assert!(has(f, pred), "function {f}: {:?}", funcs[f]);
         }
         assert!(!has(6, index), "{:?}", funcs[6]);
+    }
+
+    /// The load/store pairs are made where `memory_pairs.wast` expects them.
+    #[test]
+    fn memory_pairs_are_fused() {
+        let funcs = bytecode(&regression_module("memory_pairs.wast"));
+        type Shape = fn(&Instr) -> bool;
+        let load_store: Shape = |i| matches!(i, Instr::I32LoadThenStore { .. });
+        let store_load: Shape = |i| matches!(i, Instr::I32StoreThenLoad { .. });
+        let store_store: Shape = |i| matches!(i, Instr::I32StoreThenStore { .. });
+        let load_addstore: Shape = |i| matches!(i, Instr::I32LoadThenAddStore { .. });
+        let expected: [(usize, Shape); 6] = [
+            (0, load_store),
+            (1, load_store),
+            (2, load_store),
+            (3, store_load),
+            (4, store_store),
+            (5, load_addstore),
+        ];
+        for (f, shape) in expected {
+            assert!(funcs[f].iter().any(shape), "function {f}: {:?}", funcs[f]);
+        }
     }
 
     #[test]
