@@ -1330,6 +1330,32 @@ handlers! {
         store!(ip, sp, mem, len, cx, store, 4, to_le_u32);
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
     }
+    ctl I32AndThenJumpIfEqz { and, cond, offset } => {
+        bin!(sp, and, |a: u32, b: u32| a & b);
+        branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 == 0, offset)
+    }
+    ctl I32AndThenJumpIfNez { and, cond, offset } => {
+        bin!(sp, and, |a: u32, b: u32| a & b);
+        branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
+    }
+    ctl I32AddThenJumpIfNez { add, cond, offset } => {
+        bin!(sp, add, i32::wrapping_add);
+        branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
+    }
+    ctl I32Load8UThenJumpIfEqz { load, cond, offset } => {
+        load!(ip, sp, mem, len, cx, load, 1, |b: [u8; 1]| u32::from(b[0]));
+        branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 == 0, offset)
+    }
+    ctl I32Load8UThenJumpIfNez { load, cond, offset } => {
+        load!(ip, sp, mem, len, cx, load, 1, |b: [u8; 1]| u32::from(b[0]));
+        branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
+    }
+    ctl I32Load8UAddThenJumpIfEqz { dst, base, index, cond, load_offset, offset } => {
+        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
+        let v = read_mem!(ip, mem, len, cx, addr as usize + load_offset as usize, 1)[0];
+        sp.set(dst, u64::from(v));
+        branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 == 0, offset)
+    }
     ctl JumpIfLoadI32EqElseAddStore { dst, addr, other, rhs, offset, jump } => {
         let ld = Load { dst, addr, offset: u32::from(offset) };
         let v: u32 = load!(ip, sp, mem, len, cx, ld, 4, le_u32);

@@ -183,6 +183,18 @@ macro_rules! define_instr {
             I32AddThenStore(Bin, Store),
             /// `i32.store` then [`Instr::JumpIfNez`].
             I32StoreThenJumpIfNez { store: Store, cond: Reg, offset: i32 },
+            /// `i32.and` then [`Instr::JumpIfEqz`] (flag tests whose result is kept).
+            I32AndThenJumpIfEqz { and: Bin, cond: Reg, offset: i32 },
+            /// `i32.and` then [`Instr::JumpIfNez`].
+            I32AndThenJumpIfNez { and: Bin, cond: Reg, offset: i32 },
+            /// `i32.add` then [`Instr::JumpIfNez`].
+            I32AddThenJumpIfNez { add: Bin, cond: Reg, offset: i32 },
+            /// `i32.load8_u` then [`Instr::JumpIfEqz`] (C strings: the terminating NUL).
+            I32Load8UThenJumpIfEqz { load: Load, cond: Reg, offset: i32 },
+            /// `i32.load8_u` then [`Instr::JumpIfNez`].
+            I32Load8UThenJumpIfNez { load: Load, cond: Reg, offset: i32 },
+            /// [`Instr::I32Load8UAdd`] (offset below 2^16) then [`Instr::JumpIfEqz`].
+            I32Load8UAddThenJumpIfEqz { dst: Reg, base: Reg, index: Reg, cond: Reg, load_offset: u16, offset: i32 },
             /// [`Instr::JumpIfLoadI32Eq`], then, not jumping, [`Instr::I32AddStore`] of the
             /// loaded value to where it was loaded from: CPython's `Py_INCREF` (skip an
             /// immortal object, else count up). `dst = load32(addr + offset)`; jump if
@@ -484,6 +496,23 @@ macro_rules! define_instr {
                         define_instr!(@regs Store store f);
                         f(Slot, cond);
                     }
+                    Self::I32AndThenJumpIfEqz { and: bin, cond, .. }
+                    | Self::I32AndThenJumpIfNez { and: bin, cond, .. }
+                    | Self::I32AddThenJumpIfNez { add: bin, cond, .. } => {
+                        define_instr!(@regs Bin bin f);
+                        f(Slot, cond);
+                    }
+                    Self::I32Load8UThenJumpIfEqz { load, cond, .. }
+                    | Self::I32Load8UThenJumpIfNez { load, cond, .. } => {
+                        define_instr!(@regs Load load f);
+                        f(Slot, cond);
+                    }
+                    Self::I32Load8UAddThenJumpIfEqz { dst, base, index, cond, .. } => {
+                        f(Slot, dst);
+                        f(Slot, base);
+                        f(Slot, index);
+                        f(Slot, cond);
+                    }
                     Self::JumpIfLoadI32EqElseAddStore { dst, addr, other, rhs, .. } => {
                         f(Slot, dst);
                         f(Slot, addr);
@@ -735,6 +764,12 @@ macro_rules! define_instr {
                     | Self::I32AddShlThenLoadAdd { .. }
                     | Self::JumpIfLoadAddI32Ne { .. }
                     | Self::I32StoreThenJumpIfNez { .. }
+                    | Self::I32AndThenJumpIfEqz { .. }
+                    | Self::I32AndThenJumpIfNez { .. }
+                    | Self::I32AddThenJumpIfNez { .. }
+                    | Self::I32Load8UThenJumpIfEqz { .. }
+                    | Self::I32Load8UThenJumpIfNez { .. }
+                    | Self::I32Load8UAddThenJumpIfEqz { .. }
                     | Self::JumpIfLoadI32EqElseAddStore { .. }
                     | Self::JumpIfLoadI32EqElseAddStoreJumpIfNez { .. }
                     | Self::JumpToTableAnd { .. }
@@ -787,6 +822,12 @@ macro_rules! define_instr {
                     | Self::Copy2ThenJumpToTableAnd { offset, .. }
                     | Self::I32Load16UShrUThenJumpToTableAnd { jump: offset, .. }
                     | Self::I32StoreThenJumpIfNez { offset, .. }
+                    | Self::I32AndThenJumpIfEqz { offset, .. }
+                    | Self::I32AndThenJumpIfNez { offset, .. }
+                    | Self::I32AddThenJumpIfNez { offset, .. }
+                    | Self::I32Load8UThenJumpIfEqz { offset, .. }
+                    | Self::I32Load8UThenJumpIfNez { offset, .. }
+                    | Self::I32Load8UAddThenJumpIfEqz { offset, .. }
                     | Self::JumpIfLoadI32EqElseAddStore { jump: offset, .. }
                     | Self::JumpIfLoadAddI32Ne { jump: offset, .. }
                     | Self::JumpIfLoadI32EqElseAddStoreJumpIfNez { jump: offset, .. }

@@ -607,6 +607,37 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
                 jump: offset.checked_sub(1)?,
             }
         }
+        (Instr::I32And(and), Instr::JumpIfEqz { cond, offset }) => {
+            Instr::I32AndThenJumpIfEqz { and, cond, offset }
+        }
+        (Instr::I32And(and), Instr::JumpIfNez { cond, offset }) => {
+            Instr::I32AndThenJumpIfNez { and, cond, offset }
+        }
+        (Instr::I32Add(add), Instr::JumpIfNez { cond, offset }) => {
+            Instr::I32AddThenJumpIfNez { add, cond, offset }
+        }
+        (Instr::I32Load8U(load), Instr::JumpIfEqz { cond, offset }) => {
+            Instr::I32Load8UThenJumpIfEqz { load, cond, offset }
+        }
+        (Instr::I32Load8U(load), Instr::JumpIfNez { cond, offset }) => {
+            Instr::I32Load8UThenJumpIfNez { load, cond, offset }
+        }
+        (
+            Instr::I32Load8UAdd {
+                dst,
+                base,
+                index,
+                offset: load_offset,
+            },
+            Instr::JumpIfEqz { cond, offset },
+        ) => Instr::I32Load8UAddThenJumpIfEqz {
+            dst,
+            base,
+            index,
+            cond,
+            load_offset: u16::try_from(load_offset).ok()?,
+            offset,
+        },
         (Instr::I32Store(store), Instr::JumpIfNez { cond, offset }) => {
             Instr::I32StoreThenJumpIfNez {
                 store,
@@ -2312,7 +2343,7 @@ mod tests {
     }
 
     /// The module of regression file `name` (its first `(module ...)`, which ends where
-    /// the first line starting with `(invoke` or `;;` after it begins).
+    /// the first line starting with `(invoke`, `(assert` or `;;` after it begins).
     fn regression_module(name: &str) -> String {
         let path = format!(
             "{}/../../spec-tests/regressions/{name}",
@@ -2323,6 +2354,7 @@ mod tests {
         let end = text[start..]
             .find("\n(invoke")
             .into_iter()
+            .chain(text[start..].find("\n(assert"))
             .chain(text[start..].find("\n;; "))
             .min()
             .unwrap();
@@ -2374,6 +2406,28 @@ mod tests {
             (3, store_load),
             (4, store_store),
             (5, load_addstore),
+        ];
+        for (f, shape) in expected {
+            assert!(funcs[f].iter().any(shape), "function {f}: {:?}", funcs[f]);
+        }
+    }
+
+    /// The value-then-branch pairs are made where `branch_pairs.wast` expects them.
+    #[test]
+    fn branch_pairs_are_fused() {
+        let funcs = bytecode(&regression_module("branch_pairs.wast"));
+        type Shape = fn(&Instr) -> bool;
+        let expected: [(usize, Shape); 8] = [
+            (0, |i| matches!(i, Instr::I32AndThenJumpIfEqz { .. })),
+            (1, |i| matches!(i, Instr::I32AndThenJumpIfNez { .. })),
+            (2, |i| matches!(i, Instr::I32AndThenJumpIfNez { .. })),
+            (3, |i| matches!(i, Instr::I32AddThenJumpIfNez { .. })),
+            (4, |i| matches!(i, Instr::I32Load8UThenJumpIfEqz { .. })),
+            (5, |i| matches!(i, Instr::I32Load8UThenJumpIfNez { .. })),
+            (6, |i| matches!(i, Instr::I32Load8UAddThenJumpIfEqz { .. })),
+            (6, |i| {
+                matches!(i, Instr::I32Load8UAddThenJumpIfEqz { load_offset: 1, .. })
+            }),
         ];
         for (f, shape) in expected {
             assert!(funcs[f].iter().any(shape), "function {f}: {:?}", funcs[f]);
