@@ -74,6 +74,34 @@
       (return (local.get $c)))
     (i32.const -1))
 
+  ;; A flag byte at base + i + 2 kept, tested against a mask: 1 if any bit is set, else
+  ;; 2; the byte on the left of the `and`, then on the right.
+  (func (export "flags-nez") (param $base i32) (param $i i32) (param $m i32) (result i32)
+    (local $f i32)
+    (block $set
+      (local.set $f (i32.load8_u offset=2 (i32.add (local.get $base) (local.get $i))))
+      (br_if $set (i32.and (local.get $f) (local.get $m)))
+      (return (i32.add (i32.const 2) (i32.mul (local.get $f) (i32.const 0)))))
+    (i32.const 1))
+  (func (export "flags-eqz") (param $base i32) (param $i i32) (param $m i32) (result i32)
+    (local $f i32)
+    (block $clear
+      (local.set $f (i32.load8_u offset=2 (i32.add (local.get $base) (local.get $i))))
+      (br_if $clear (i32.eqz (i32.and (local.get $m) (local.get $f))))
+      (return (i32.add (i32.const 1) (i32.mul (local.get $f) (i32.const 0)))))
+    (i32.const 2))
+  ;; A block's result computed at its end, then a jump out of it (`br`): the sum reaches
+  ;; the code after the block.
+  (func (export "add-then-br") (param $a i32) (param $b i32) (param $c i32) (result i32)
+    (local $r i32)
+    (block $out
+      (if (local.get $c)
+        (then
+          (local.set $r (i32.add (local.get $a) (local.get $b)))
+          (br $out)))
+      (local.set $r (i32.sub (local.get $a) (local.get $b))))
+    (i32.mul (local.get $r) (i32.const 10)))
+
   (func (export "store8") (param $at i32) (param $v i32) (i32.store8 (local.get $at) (local.get $v))))
 
 (assert_return (invoke "and-eqz" (i32.const 0xf0) (i32.const 0x0f)) (i32.const 1))
@@ -110,3 +138,15 @@
 (assert_return (invoke "indexed-byte" (i32.const 200) (i32.const -1)) (i32.const -1))
 (assert_trap (invoke "indexed-byte" (i32.const 65535) (i32.const 0)) "out of bounds memory access")
 (assert_trap (invoke "indexed-byte" (i32.const -1) (i32.const 0)) "out of bounds memory access")
+;; Flags: byte 0x12 at 302 ("flags" of base 290, i 10).
+(invoke "store8" (i32.const 302) (i32.const 0x12))
+(assert_return (invoke "flags-nez" (i32.const 290) (i32.const 10) (i32.const 0x10)) (i32.const 1))
+(assert_return (invoke "flags-nez" (i32.const 290) (i32.const 10) (i32.const 0x0d)) (i32.const 2))
+(assert_return (invoke "flags-nez" (i32.const 290) (i32.const 10) (i32.const 0x100)) (i32.const 2))
+(assert_return (invoke "flags-eqz" (i32.const 290) (i32.const 10) (i32.const 0x02)) (i32.const 1))
+(assert_return (invoke "flags-eqz" (i32.const 290) (i32.const 10) (i32.const 0xe1)) (i32.const 2))
+(assert_trap (invoke "flags-nez" (i32.const 65534) (i32.const 0) (i32.const 1)) "out of bounds memory access")
+(assert_trap (invoke "flags-eqz" (i32.const 0) (i32.const -2) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "add-then-br" (i32.const 7) (i32.const 5) (i32.const 1)) (i32.const 120))
+(assert_return (invoke "add-then-br" (i32.const 7) (i32.const 5) (i32.const 0)) (i32.const 20))
+(assert_return (invoke "add-then-br" (i32.const -1) (i32.const 1) (i32.const 1)) (i32.const 0))

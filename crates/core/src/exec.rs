@@ -1350,6 +1350,22 @@ handlers! {
         load!(ip, sp, mem, len, cx, load, 1, |b: [u8; 1]| u32::from(b[0]));
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
     }
+    ctl I32Load8UAddThenJumpIfAndEqz { dst, base, index, mask, load_offset, offset } => {
+        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
+        let v = read_mem!(ip, mem, len, cx, addr as usize + load_offset as usize, 1)[0];
+        sp.set(dst, u64::from(v));
+        branch!(ip, sp, mem, len, cx, (sp.get(dst) as u32) & (sp.get(mask) as u32) == 0, offset)
+    }
+    ctl I32Load8UAddThenJumpIfAndNez { dst, base, index, mask, load_offset, offset } => {
+        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
+        let v = read_mem!(ip, mem, len, cx, addr as usize + load_offset as usize, 1)[0];
+        sp.set(dst, u64::from(v));
+        branch!(ip, sp, mem, len, cx, (sp.get(dst) as u32) & (sp.get(mask) as u32) != 0, offset)
+    }
+    ctl I32AddThenJump { add, offset } => {
+        bin!(sp, add, i32::wrapping_add);
+        jump!(ip, sp, mem, len, cx, offset)
+    }
     ctl I32Load8UAddThenJumpIfEqz { dst, base, index, cond, load_offset, offset } => {
         let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
         let v = read_mem!(ip, mem, len, cx, addr as usize + load_offset as usize, 1)[0];

@@ -183,6 +183,13 @@ macro_rules! define_instr {
             I32AddThenStore(Bin, Store),
             /// `i32.store` then [`Instr::JumpIfNez`].
             I32StoreThenJumpIfNez { store: Store, cond: Reg, offset: i32 },
+            /// [`Instr::I32Load8UAdd`] (offset below 2^16) then [`Instr::JumpIfI32AndEqz`]
+            /// of the loaded byte and `mask` (a flag byte tested: type flags, ctype tables).
+            I32Load8UAddThenJumpIfAndEqz { dst: Reg, base: Reg, index: Reg, mask: Reg, load_offset: u16, offset: i32 },
+            /// [`Instr::I32Load8UAdd`] then [`Instr::JumpIfI32AndNez`] (as above).
+            I32Load8UAddThenJumpIfAndNez { dst: Reg, base: Reg, index: Reg, mask: Reg, load_offset: u16, offset: i32 },
+            /// `i32.add` then [`Instr::Jump`] (a block's result computed at its end).
+            I32AddThenJump { add: Bin, offset: i32 },
             /// `i32.and` then [`Instr::JumpIfEqz`] (flag tests whose result is kept).
             I32AndThenJumpIfEqz { and: Bin, cond: Reg, offset: i32 },
             /// `i32.and` then [`Instr::JumpIfNez`].
@@ -507,6 +514,14 @@ macro_rules! define_instr {
                         define_instr!(@regs Load load f);
                         f(Slot, cond);
                     }
+                    Self::I32Load8UAddThenJumpIfAndEqz { dst, base, index, mask, .. }
+                    | Self::I32Load8UAddThenJumpIfAndNez { dst, base, index, mask, .. } => {
+                        f(Slot, dst);
+                        f(Slot, base);
+                        f(Slot, index);
+                        f(Slot, mask);
+                    }
+                    Self::I32AddThenJump { add, .. } => define_instr!(@regs Bin add f),
                     Self::I32Load8UAddThenJumpIfEqz { dst, base, index, cond, .. } => {
                         f(Slot, dst);
                         f(Slot, base);
@@ -770,6 +785,9 @@ macro_rules! define_instr {
                     | Self::I32Load8UThenJumpIfEqz { .. }
                     | Self::I32Load8UThenJumpIfNez { .. }
                     | Self::I32Load8UAddThenJumpIfEqz { .. }
+                    | Self::I32Load8UAddThenJumpIfAndEqz { .. }
+                    | Self::I32Load8UAddThenJumpIfAndNez { .. }
+                    | Self::I32AddThenJump { .. }
                     | Self::JumpIfLoadI32EqElseAddStore { .. }
                     | Self::JumpIfLoadI32EqElseAddStoreJumpIfNez { .. }
                     | Self::JumpToTableAnd { .. }
@@ -828,6 +846,9 @@ macro_rules! define_instr {
                     | Self::I32Load8UThenJumpIfEqz { offset, .. }
                     | Self::I32Load8UThenJumpIfNez { offset, .. }
                     | Self::I32Load8UAddThenJumpIfEqz { offset, .. }
+                    | Self::I32Load8UAddThenJumpIfAndEqz { offset, .. }
+                    | Self::I32Load8UAddThenJumpIfAndNez { offset, .. }
+                    | Self::I32AddThenJump { offset, .. }
                     | Self::JumpIfLoadI32EqElseAddStore { jump: offset, .. }
                     | Self::JumpIfLoadAddI32Ne { jump: offset, .. }
                     | Self::JumpIfLoadI32EqElseAddStoreJumpIfNez { jump: offset, .. }
@@ -869,6 +890,7 @@ macro_rules! define_instr {
                     self,
                     Self::Jump { .. }
                         | Self::CopyThenJump { .. }
+                        | Self::I32AddThenJump { .. }
                         | Self::JumpToTableAnd { .. }
                         | Self::CopyThenJumpToTableAnd { .. }
                         | Self::Copy2ThenJumpToTableAnd { .. }

@@ -638,6 +638,40 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
             load_offset: u16::try_from(load_offset).ok()?,
             offset,
         },
+        // `&` is symmetric: the loaded byte on either side.
+        (
+            Instr::I32Load8UAdd {
+                dst,
+                base,
+                index,
+                offset: load_offset,
+            },
+            Instr::JumpIfI32AndEqz { lhs, rhs, offset },
+        ) if lhs == dst || rhs == dst => Instr::I32Load8UAddThenJumpIfAndEqz {
+            dst,
+            base,
+            index,
+            mask: if lhs == dst { rhs } else { lhs },
+            load_offset: u16::try_from(load_offset).ok()?,
+            offset,
+        },
+        (
+            Instr::I32Load8UAdd {
+                dst,
+                base,
+                index,
+                offset: load_offset,
+            },
+            Instr::JumpIfI32AndNez { lhs, rhs, offset },
+        ) if lhs == dst || rhs == dst => Instr::I32Load8UAddThenJumpIfAndNez {
+            dst,
+            base,
+            index,
+            mask: if lhs == dst { rhs } else { lhs },
+            load_offset: u16::try_from(load_offset).ok()?,
+            offset,
+        },
+        (Instr::I32Add(add), Instr::Jump { offset }) => Instr::I32AddThenJump { add, offset },
         (Instr::I32Store(store), Instr::JumpIfNez { cond, offset }) => {
             Instr::I32StoreThenJumpIfNez {
                 store,
@@ -2417,7 +2451,7 @@ mod tests {
     fn branch_pairs_are_fused() {
         let funcs = bytecode(&regression_module("branch_pairs.wast"));
         type Shape = fn(&Instr) -> bool;
-        let expected: [(usize, Shape); 8] = [
+        let expected: [(usize, Shape); 11] = [
             (0, |i| matches!(i, Instr::I32AndThenJumpIfEqz { .. })),
             (1, |i| matches!(i, Instr::I32AndThenJumpIfNez { .. })),
             (2, |i| matches!(i, Instr::I32AndThenJumpIfNez { .. })),
@@ -2428,6 +2462,19 @@ mod tests {
             (6, |i| {
                 matches!(i, Instr::I32Load8UAddThenJumpIfEqz { load_offset: 1, .. })
             }),
+            (7, |i| {
+                matches!(
+                    i,
+                    Instr::I32Load8UAddThenJumpIfAndNez { load_offset: 2, .. }
+                )
+            }),
+            (8, |i| {
+                matches!(
+                    i,
+                    Instr::I32Load8UAddThenJumpIfAndEqz { load_offset: 2, .. }
+                )
+            }),
+            (9, |i| matches!(i, Instr::I32AddThenJump { .. })),
         ];
         for (f, shape) in expected {
             assert!(funcs[f].iter().any(shape), "function {f}: {:?}", funcs[f]);
