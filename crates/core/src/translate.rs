@@ -646,31 +646,31 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
                 index,
                 offset: load_offset,
             },
-            Instr::JumpIfI32AndEqz { lhs, rhs, offset },
-        ) if lhs == dst || rhs == dst => Instr::I32Load8UAddThenJumpIfAndEqz {
-            dst,
-            base,
-            index,
-            mask: if lhs == dst { rhs } else { lhs },
-            load_offset: u16::try_from(load_offset).ok()?,
-            offset,
-        },
-        (
-            Instr::I32Load8UAdd {
-                dst,
-                base,
-                index,
-                offset: load_offset,
-            },
-            Instr::JumpIfI32AndNez { lhs, rhs, offset },
-        ) if lhs == dst || rhs == dst => Instr::I32Load8UAddThenJumpIfAndNez {
-            dst,
-            base,
-            index,
-            mask: if lhs == dst { rhs } else { lhs },
-            load_offset: u16::try_from(load_offset).ok()?,
-            offset,
-        },
+            Instr::JumpIfI32AndEqz { lhs, rhs, offset }
+            | Instr::JumpIfI32AndNez { lhs, rhs, offset },
+        ) if lhs == dst || rhs == dst => {
+            let mask = if lhs == dst { rhs } else { lhs };
+            let load_offset = u16::try_from(load_offset).ok()?;
+            if matches!(second, Instr::JumpIfI32AndEqz { .. }) {
+                Instr::I32Load8UAddThenJumpIfAndEqz {
+                    dst,
+                    base,
+                    index,
+                    mask,
+                    load_offset,
+                    offset,
+                }
+            } else {
+                Instr::I32Load8UAddThenJumpIfAndNez {
+                    dst,
+                    base,
+                    index,
+                    mask,
+                    load_offset,
+                    offset,
+                }
+            }
+        }
         (Instr::I32Add(add), Instr::Jump { offset }) => Instr::I32AddThenJump { add, offset },
         (Instr::I32Store(store), Instr::JumpIfNez { cond, offset }) => {
             Instr::I32StoreThenJumpIfNez {
