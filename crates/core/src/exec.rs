@@ -872,10 +872,66 @@ macro_rules! store {
     }};
 }
 
+/// The address `base + index + offset` of the `...Add` accesses: an `i32.add` (32-bit,
+/// wrapping) feeding a load's or store's address, the offset added without wrapping.
+macro_rules! ea_add {
+    ($sp:ident, $base:expr, $index:expr, $offset:expr) => {
+        ($sp.get($base) as u32).wrapping_add($sp.get($index) as u32) as usize + $offset as usize
+    };
+}
+
+/// [`Instr::I32LoadAdd`] and its narrower forms: `dst = convert(mem[base + index + offset
+/// .. + N])`; evaluates to the converted value. The one definition of that operation for
+/// every instruction containing it.
+macro_rules! load_add {
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $dst:expr, $base:expr, $index:expr, $offset:expr, $n:literal, $conv:expr) => {{
+        let v: u32 = $conv(read_mem!(
+            $ip,
+            $mem,
+            $len,
+            $cx,
+            ea_add!($sp, $base, $index, $offset),
+            $n
+        ));
+        $sp.set($dst, u64::from(v));
+        v
+    }};
+}
+
+/// [`Instr::I32AddStore`]: `store32(addr + offset, lhs + rhs)`.
+macro_rules! add_store {
+    ($ip:ident, $sp:ident, $mem:ident, $len:ident, $cx:ident, $addr:expr, $lhs:expr, $rhs:expr, $offset:expr) => {{
+        let v = ($sp.get($lhs) as u32).wrapping_add($sp.get($rhs) as u32);
+        write_mem!(
+            $ip,
+            $mem,
+            $len,
+            $cx,
+            ea!($sp, $addr, $offset),
+            4,
+            v.to_le_bytes()
+        )
+    }};
+}
+
+/// [`Instr::I32AddShl`]: `dst = base + (index << (shift & 31))`.
+macro_rules! add_shl {
+    ($sp:ident, $dst:expr, $base:expr, $index:expr, $shift:expr) => {{
+        let shifted = num::i32_shl($sp.get($index) as i32, $sp.get($shift) as i32);
+        $sp.set(
+            $dst,
+            Slot::into_slot(($sp.get($base) as i32).wrapping_add(shifted)),
+        );
+    }};
+}
+
 /// Little-endian conversions shared by the loads and stores and the fused instructions
 /// containing them.
 fn le_u32(bytes: [u8; 4]) -> u32 {
     u32::from_le_bytes(bytes)
+}
+fn le_u8([byte]: [u8; 1]) -> u32 {
+    u32::from(byte)
 }
 fn le_u16(bytes: [u8; 2]) -> u32 {
     u32::from(u16::from_le_bytes(bytes))
@@ -1156,7 +1212,7 @@ handlers! {
     next F32Load(o) => { load!(ip, sp, mem, len, cx, o, 4, u32::from_le_bytes) }
     next F64Load(o) => { load!(ip, sp, mem, len, cx, o, 8, u64::from_le_bytes) }
     next I32Load8S(o) => { load!(ip, sp, mem, len, cx, o, 1, |b: [u8; 1]| i32::from(b[0] as i8)) }
-    next I32Load8U(o) => { load!(ip, sp, mem, len, cx, o, 1, |b: [u8; 1]| u32::from(b[0])) }
+    next I32Load8U(o) => { load!(ip, sp, mem, len, cx, o, 1, le_u8) }
     next I32Load16S(o) => { load!(ip, sp, mem, len, cx, o, 2, |b| i32::from(i16::from_le_bytes(b))) }
     next I32Load16U(o) => { load!(ip, sp, mem, len, cx, o, 2, le_u16) }
     next I64Load8S(o) => { load!(ip, sp, mem, len, cx, o, 1, |b: [u8; 1]| i64::from(b[0] as i8)) }
@@ -1230,26 +1286,20 @@ handlers! {
         sp.set(dst1, sp.get(src1));
     }
     next I32LoadAdd { dst, base, index, offset } => {
-        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset as usize, 4));
-        sp.set(dst, u64::from(v));
+        load_add!(ip, sp, mem, len, cx, dst, base, index, offset, 4, le_u32);
     }
     next I32Load8UAdd { dst, base, index, offset } => {
-        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let [byte] = read_mem!(ip, mem, len, cx, addr as usize + offset as usize, 1);
-        sp.set(dst, u64::from(byte));
+        load_add!(ip, sp, mem, len, cx, dst, base, index, offset, 1, le_u8);
     }
     next I32StoreAdd { base, index, value, offset } => {
-        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        write_mem!(ip, mem, len, cx, addr as usize + offset as usize, 4, to_le_u32(sp.get(value)));
+        let ea = ea_add!(sp, base, index, offset);
+        write_mem!(ip, mem, len, cx, ea, 4, to_le_u32(sp.get(value)));
     }
     next I32AddStore { addr, lhs, rhs, offset } => {
-        let v = (sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32);
-        write_mem!(ip, mem, len, cx, ea!(sp, addr, offset), 4, v.to_le_bytes());
+        add_store!(ip, sp, mem, len, cx, addr, lhs, rhs, offset);
     }
     next I32AddShl { dst, base, index, shift } => {
-        let shifted = num::i32_shl(sp.get(index) as i32, sp.get(shift) as i32);
-        sp.set(dst, Slot::into_slot((sp.get(base) as i32).wrapping_add(shifted)));
+        add_shl!(sp, dst, base, index, shift);
     }
     // ----- sequences: the two instructions' own operations, in order -----
     next I32StoreThenAdd(st, add) => {
@@ -1273,18 +1323,18 @@ handlers! {
         bin!(sp, shr, num::i32_shr_u);
     }
     next I32LoadThenLoad { dst0, addr0, dst1, addr1, offset0, offset1 } => {
-        sp.set(dst0, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
-        sp.set(dst1, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4))));
+        load!(ip, sp, mem, len, cx, Load { dst: dst0, addr: addr0, offset: u32::from(offset0) }, 4, le_u32);
+        load!(ip, sp, mem, len, cx, Load { dst: dst1, addr: addr1, offset: u32::from(offset1) }, 4, le_u32);
     }
     next I32LoadThenStore { dst, addr0, addr1, value, offset0, offset1 } => {
-        sp.set(dst, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
+        load!(ip, sp, mem, len, cx, Load { dst, addr: addr0, offset: u32::from(offset0) }, 4, le_u32);
         let st = StoreOp { addr: addr1, value, offset: u32::from(offset1) };
         store!(ip, sp, mem, len, cx, st, 4, to_le_u32);
     }
     next I32StoreThenLoad { addr0, value, dst, addr1, offset0, offset1 } => {
         let st = StoreOp { addr: addr0, value, offset: u32::from(offset0) };
         store!(ip, sp, mem, len, cx, st, 4, to_le_u32);
-        sp.set(dst, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4))));
+        load!(ip, sp, mem, len, cx, Load { dst, addr: addr1, offset: u32::from(offset1) }, 4, le_u32);
     }
     next I32StoreThenStore { addr0, value0, addr1, value1, offset0, offset1 } => {
         let st = StoreOp { addr: addr0, value: value0, offset: u32::from(offset0) };
@@ -1293,33 +1343,23 @@ handlers! {
         store!(ip, sp, mem, len, cx, st, 4, to_le_u32);
     }
     next I32LoadThenAddStore { dst, addr0, addr1, lhs, rhs, offset0, offset1 } => {
-        sp.set(dst, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
-        let v = (sp.get(lhs) as u32).wrapping_add(sp.get(rhs) as u32);
-        write_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4, v.to_le_bytes());
+        load!(ip, sp, mem, len, cx, Load { dst, addr: addr0, offset: u32::from(offset0) }, 4, le_u32);
+        add_store!(ip, sp, mem, len, cx, addr1, lhs, rhs, offset1);
     }
     next I32LoadThenLoadAdd { dst0, addr0, dst1, base1, index1, offset0, offset1 } => {
-        sp.set(dst0, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr0, offset0), 4))));
-        let addr = (sp.get(base1) as u32).wrapping_add(sp.get(index1) as u32);
-        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset1 as usize, 4));
-        sp.set(dst1, u64::from(v));
+        load!(ip, sp, mem, len, cx, Load { dst: dst0, addr: addr0, offset: u32::from(offset0) }, 4, le_u32);
+        load_add!(ip, sp, mem, len, cx, dst1, base1, index1, offset1, 4, le_u32);
     }
     next I32LoadAddThenLoad { dst0, base0, index0, dst1, addr1, offset0, offset1 } => {
-        let addr = (sp.get(base0) as u32).wrapping_add(sp.get(index0) as u32);
-        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset0 as usize, 4));
-        sp.set(dst0, u64::from(v));
-        sp.set(dst1, u64::from(le_u32(read_mem!(ip, mem, len, cx, ea!(sp, addr1, offset1), 4))));
+        load_add!(ip, sp, mem, len, cx, dst0, base0, index0, offset0, 4, le_u32);
+        load!(ip, sp, mem, len, cx, Load { dst: dst1, addr: addr1, offset: u32::from(offset1) }, 4, le_u32);
     }
     next I32AddShlThenLoadAdd { dst0, base0, index0, shift, dst1, other, offset } => {
-        let shifted = num::i32_shl(sp.get(index0) as i32, sp.get(shift) as i32);
-        sp.set(dst0, Slot::into_slot((sp.get(base0) as i32).wrapping_add(shifted)));
-        let addr = (sp.get(dst0) as u32).wrapping_add(sp.get(other) as u32);
-        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset as usize, 4));
-        sp.set(dst1, u64::from(v));
+        add_shl!(sp, dst0, base0, index0, shift);
+        load_add!(ip, sp, mem, len, cx, dst1, dst0, other, offset, 4, le_u32);
     }
     ctl JumpIfLoadAddI32Ne { dst, base, index, other, offset, jump } => {
-        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let v = le_u32(read_mem!(ip, mem, len, cx, addr as usize + offset as usize, 4));
-        sp.set(dst, u64::from(v));
+        load_add!(ip, sp, mem, len, cx, dst, base, index, offset, 4, le_u32);
         branch!(ip, sp, mem, len, cx, sp.get(dst) as u32 != sp.get(other) as u32, jump)
     }
     next I32AddThenStore(add, st) => {
@@ -1343,23 +1383,19 @@ handlers! {
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
     }
     ctl I32Load8UThenJumpIfEqz { load, cond, offset } => {
-        load!(ip, sp, mem, len, cx, load, 1, |b: [u8; 1]| u32::from(b[0]));
+        load!(ip, sp, mem, len, cx, load, 1, le_u8);
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 == 0, offset)
     }
     ctl I32Load8UThenJumpIfNez { load, cond, offset } => {
-        load!(ip, sp, mem, len, cx, load, 1, |b: [u8; 1]| u32::from(b[0]));
+        load!(ip, sp, mem, len, cx, load, 1, le_u8);
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 != 0, offset)
     }
     ctl I32Load8UAddThenJumpIfAndEqz { dst, base, index, mask, load_offset, offset } => {
-        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let v = read_mem!(ip, mem, len, cx, addr as usize + load_offset as usize, 1)[0];
-        sp.set(dst, u64::from(v));
+        load_add!(ip, sp, mem, len, cx, dst, base, index, load_offset, 1, le_u8);
         branch!(ip, sp, mem, len, cx, (sp.get(dst) as u32) & (sp.get(mask) as u32) == 0, offset)
     }
     ctl I32Load8UAddThenJumpIfAndNez { dst, base, index, mask, load_offset, offset } => {
-        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let v = read_mem!(ip, mem, len, cx, addr as usize + load_offset as usize, 1)[0];
-        sp.set(dst, u64::from(v));
+        load_add!(ip, sp, mem, len, cx, dst, base, index, load_offset, 1, le_u8);
         branch!(ip, sp, mem, len, cx, (sp.get(dst) as u32) & (sp.get(mask) as u32) != 0, offset)
     }
     ctl I32AddThenJump { add, offset } => {
@@ -1367,9 +1403,7 @@ handlers! {
         jump!(ip, sp, mem, len, cx, offset)
     }
     ctl I32Load8UAddThenJumpIfEqz { dst, base, index, cond, load_offset, offset } => {
-        let addr = (sp.get(base) as u32).wrapping_add(sp.get(index) as u32);
-        let v = read_mem!(ip, mem, len, cx, addr as usize + load_offset as usize, 1)[0];
-        sp.set(dst, u64::from(v));
+        load_add!(ip, sp, mem, len, cx, dst, base, index, load_offset, 1, le_u8);
         branch!(ip, sp, mem, len, cx, sp.get(cond) as u32 == 0, offset)
     }
     ctl JumpIfLoadI32EqElseAddStore { dst, addr, other, rhs, offset, jump } => {
@@ -1378,8 +1412,7 @@ handlers! {
         if v == sp.get(other) as u32 {
             jump!(ip, sp, mem, len, cx, jump);
         }
-        let sum = (sp.get(dst) as u32).wrapping_add(sp.get(rhs) as u32);
-        write_mem!(ip, mem, len, cx, ea!(sp, addr, u32::from(offset)), 4, sum.to_le_bytes());
+        add_store!(ip, sp, mem, len, cx, addr, dst, rhs, offset);
         let ip = ip.add(1);
         dispatch!(ip, sp, mem, len, cx)
     }
