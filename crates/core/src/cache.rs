@@ -187,17 +187,15 @@ impl ModuleCache {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .take();
-            let module_hash = match handle {
-                Some(Hashing::Remembered(hash)) => hash,
-                thread => {
-                    let hash = match thread {
-                        Some(Hashing::Thread(t)) => t.join().ok(),
-                        _ => None,
-                    };
-                    self.remember.store(self.stamp.is_some(), Ordering::Relaxed);
-                    hash.unwrap_or_else(|| Sha256::digest(module.bytes()).into())
-                }
+            let digest = || -> [u8; 32] { Sha256::digest(module.bytes()).into() };
+            let (module_hash, computed) = match handle {
+                Some(Hashing::Remembered(hash)) => (hash, false),
+                Some(Hashing::Thread(t)) => (t.join().unwrap_or_else(|_| digest()), true),
+                None => (digest(), true),
             };
+            // A hash computed for a stamped file is remembered when saving.
+            self.remember
+                .store(computed && self.stamp.is_some(), Ordering::Relaxed);
             let mut file = CacheFile {
                 module_hash,
                 file: None,

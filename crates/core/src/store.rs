@@ -183,7 +183,7 @@ impl Module {
     /// checked now and each body is validated and translated on its first call; otherwise
     /// every body is validated and translated here.
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Self, Error> {
-        Self::load(engine, bytes, None)
+        Self::load(engine, Arc::from(bytes), None, None)
     }
 
     /// [`Module::new`] with a code cache in directory `dir` (see `src/cache.rs`): a body
@@ -192,7 +192,7 @@ impl Module {
     /// adds the bodies translated since. The cache is never required: a missing,
     /// unreadable or damaged file only means translating.
     pub fn with_code_cache(engine: &Engine, bytes: &[u8], dir: &Path) -> Result<Self, Error> {
-        Self::load(engine, bytes, Some(dir))
+        Self::load(engine, Arc::from(bytes), None, Some(dir))
     }
 
     /// [`Module::new`], or with `code_cache` [`Module::with_code_cache`], of a module
@@ -204,14 +204,10 @@ impl Module {
         file: ModuleFile,
         code_cache: Option<&Path>,
     ) -> Result<Self, Error> {
-        Self::load_shared(engine, file.bytes, file.stamp, code_cache)
+        Self::load(engine, file.bytes, file.stamp, code_cache)
     }
 
-    fn load(engine: &Engine, bytes: &[u8], cache_dir: Option<&Path>) -> Result<Self, Error> {
-        Self::load_shared(engine, Arc::from(bytes), None, cache_dir)
-    }
-
-    fn load_shared(
+    fn load(
         engine: &Engine,
         bytes: Arc<[u8]>,
         stamp: Option<FileStamp>,

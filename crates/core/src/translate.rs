@@ -553,13 +553,13 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
                 index: index1,
                 offset,
             },
-        ) if base1 == dst || index1 == dst => Instr::I32AddShlThenLoadAdd {
+        ) => Instr::I32AddShlThenLoadAdd {
             dst0: dst,
             base0: base,
             index0: index,
             shift,
             dst1,
-            other: if index1 == dst { base1 } else { index1 },
+            other: other_operand(base1, index1, dst)?,
             offset: u16::try_from(offset).ok()?,
         },
         // `!=` is symmetric: the loaded value on either side.
@@ -575,16 +575,15 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
                 rhs,
                 offset: jump,
             },
-        ) if lhs == dst || rhs == dst => Instr::JumpIfLoadAddI32Ne {
+        ) => Instr::JumpIfLoadAddI32Ne {
             dst,
             base,
             index,
-            other: if lhs == dst { rhs } else { lhs },
+            other: other_operand(lhs, rhs, dst)?,
             offset: u16::try_from(offset).ok()?,
             jump,
         },
-        // The jump is the first instruction's: its offset becomes relative to the second
-        // (`fuse_pairs` re-targets jumps as if they were the second's).
+        // The jump is the first instruction's (see `jump_member`).
         (
             Instr::JumpIfLoadI32Eq {
                 load: ld,
@@ -604,7 +603,7 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
                 other,
                 rhs,
                 offset: u16::try_from(ld.offset).ok()?,
-                jump: offset.checked_sub(1)?,
+                jump: offset,
             }
         }
         (Instr::I32And(and), Instr::JumpIfEqz { cond, offset }) => {
@@ -648,8 +647,8 @@ fn fused_pair(first: &Instr, second: &Instr) -> Option<Instr> {
             },
             Instr::JumpIfI32AndEqz { lhs, rhs, offset }
             | Instr::JumpIfI32AndNez { lhs, rhs, offset },
-        ) if lhs == dst || rhs == dst => {
-            let mask = if lhs == dst { rhs } else { lhs };
+        ) => {
+            let mask = other_operand(lhs, rhs, dst)?;
             let load_offset = u16::try_from(load_offset).ok()?;
             if matches!(second, Instr::JumpIfI32AndEqz { .. }) {
                 Instr::I32Load8UAddThenJumpIfAndEqz {
@@ -762,11 +761,35 @@ fn fused_triple(first: &Instr, second: &Instr, third: &Instr) -> Option<Instr> {
     }
 }
 
+/// Which of the `len` instructions merged into `fused` holds the jump it keeps: its jump
+/// offset is relative to that instruction's old position, and `fuse_pairs` re-targets it
+/// from there. The last one, which is where the jump of every merged group is, except in
+/// `Py_INCREF`'s pair (the first: the immortality test jumps over the increment).
+fn jump_member(fused: &Instr, len: usize) -> usize {
+    match fused {
+        Instr::JumpIfLoadI32EqElseAddStore { .. } => 0,
+        _ => len - 1,
+    }
+}
+
+/// The operand of `lhs` and `rhs` that is not `known`, if one of them is `known` (the other
+/// operand of a commutative operation, `known` on either side).
+fn other_operand(lhs: Reg, rhs: Reg, known: Reg) -> Option<Reg> {
+    if lhs == known {
+        Some(rhs)
+    } else if rhs == known {
+        Some(lhs)
+    } else {
+        None
+    }
+}
+
 /// The one instruction doing the four: CPython's `Py_DECREF` (see
 /// [`Instr::JumpIfLoadI32EqElseAddStoreJumpIfNez`]), whose two jumps go to the same place
 /// (objects workload: `JumpIfLoadI32Eq -> I32AddThenStore` 1.4% of dispatches,
-/// `I32AddThenStore -> JumpIfNez` 1.4%). A jump in a merged group is taken as the last
-/// instruction's (see [`fuse_pairs`]), so the first jump's target must be the last's.
+/// `I32AddThenStore -> JumpIfNez` 1.4%). The merged instruction keeps one jump offset,
+/// the last instruction's (see [`jump_member`]), so the first jump's target must be the
+/// last's.
 fn fused_quad(first: &Instr, second: &Instr, third: &Instr, fourth: &Instr) -> Option<Instr> {
     match (*first, *second, *third, *fourth) {
         (
@@ -863,7 +886,7 @@ fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch, inlined: &mut 
         if let Some((fused, len)) = group {
             new_index[i..i + len].fill(out.len());
             out.push(fused);
-            jump_from.push(i + len - 1);
+            jump_from.push(i + jump_member(&fused, len));
             i += len;
             group = group_at(i);
             continue;
@@ -878,7 +901,7 @@ fn fuse_pairs(instrs: &mut Vec<Instr>, scratch: &mut PairScratch, inlined: &mut 
             Some(fused) => {
                 new_index[i + 1] = out.len();
                 out.push(fused);
-                jump_from.push(i + 1);
+                jump_from.push(i + jump_member(&fused, 2));
                 i += 2;
                 group = group_at(i);
             }
