@@ -10,12 +10,11 @@
  * What it provides: a socket type compatible with the stock `_socket.socket`
  * (the base class of `socket.socket`), the resolver functions
  * (getaddrinfo, getnameinfo, gethostbyname, ...), socketpair, dup and the
- * constants the stock `_socket` lacks on WASI.  `install()` puts all of that
- * into the stock `_socket` module, so that the unchanged `socket.py` (and with
- * it http.client, urllib, socketserver, asyncio, ...) uses it.  build.sh adds
- * a sitecustomize module (python-wasm/sitecustomize.py) that calls install()
- * at start-up (before any user code can import socket); the stock `_socket`
- * stays built in and keeps everything install() does not replace.
+ * constants the stock `_socket` lacks on WASI.  All of that is put into the
+ * stock `_socket` module when `_socket` is made (PyInit__socket at the end of
+ * this file wraps the stock one), so that the unchanged `socket.py` (and with
+ * it http.client, urllib, socketserver, asyncio, ...) uses it; the stock
+ * `_socket` stays built in and keeps everything not replaced.
  *
  * Python-level constants are the stock `_socket`'s on wasm32-wasi (wasi-libc
  * values: AF_INET 1, SOCK_STREAM 6, SOL_SOCKET 0x7fffffff, ...); this module
@@ -2693,12 +2692,61 @@ static const struct { const char *name; long value; } wps_installed_constants[] 
     {NULL, 0}
 };
 
+/* Puts this module's socket type, functions and constants (`module`: _wasisocket)
+ * into the stock _socket module `sock`. Returns 1 if it changed `sock`, 0 if `sock`
+ * had them already, -1 with an exception set on failure. */
+static int
+wps_install_into(PyObject *module, PyObject *sock)
+{
+    PyObject *current = PyObject_GetAttrString(sock, "socket");
+    if (current == NULL) {
+        PyErr_Clear();
+    }
+    else if (current == (PyObject *)&wps_sock_type) {
+        Py_DECREF(current);
+        return 0;
+    }
+    else {
+        /* keep the stock type reachable (e.g. for debugging) */
+        int r = PyObject_SetAttrString(module, "stock_socket", current);
+        Py_DECREF(current);
+        if (r < 0) {
+            return -1;
+        }
+    }
+    if (PyObject_SetAttrString(sock, "socket", (PyObject *)&wps_sock_type) < 0
+        || PyObject_SetAttrString(sock, "SocketType", (PyObject *)&wps_sock_type) < 0) {
+        return -1;
+    }
+    for (const char *const *name = wps_installed_functions; *name; name++) {
+        PyObject *f = PyObject_GetAttrString(module, *name);
+        if (f == NULL) {
+            return -1;
+        }
+        int r = PyObject_SetAttrString(sock, *name, f);
+        Py_DECREF(f);
+        if (r < 0) {
+            return -1;
+        }
+    }
+    for (size_t i = 0; wps_installed_constants[i].name; i++) {
+        if (PyModule_AddIntConstant(sock, wps_installed_constants[i].name,
+                                    wps_installed_constants[i].value) < 0) {
+            return -1;
+        }
+    }
+    /* the stock module is built without ENABLE_IPV6; the host does IPv6 */
+    if (PyObject_SetAttrString(sock, "has_ipv6", Py_True) < 0) {
+        return -1;
+    }
+    return 1;
+}
+
 PyDoc_STRVAR(install_doc,
 "install() -> bool\n\n"
 "Make the stock _socket module use this module's socket type, resolver and\n"
-"helpers, so that the standard socket module works with real host sockets.\n"
-"Must run before socket is imported (the sitecustomize module does it at\n"
-"start-up). Idempotent; returns True if it changed _socket.");
+"helpers. _socket does this itself when it is imported (see PyInit__socket\n"
+"below), so this finds it done and returns False; True if it changed _socket.");
 
 static PyObject *
 wps_install(PyObject *module, PyObject *Py_UNUSED(ignored))
@@ -2707,58 +2755,9 @@ wps_install(PyObject *module, PyObject *Py_UNUSED(ignored))
     if (sock == NULL) {
         return NULL;
     }
-    PyObject *current = PyObject_GetAttrString(sock, "socket");
-    if (current == NULL) {
-        PyErr_Clear();
-    }
-    int already = current == (PyObject *)&wps_sock_type;
-    Py_XDECREF(current);
-    if (already) {
-        Py_DECREF(sock);
-        Py_RETURN_FALSE;
-    }
-    /* keep the stock type reachable (e.g. for debugging) */
-    PyObject *stock = PyObject_GetAttrString(sock, "socket");
-    if (stock != NULL) {
-        int r = PyObject_SetAttrString(module, "stock_socket", stock);
-        Py_DECREF(stock);
-        if (r < 0) {
-            goto error;
-        }
-    }
-    else {
-        PyErr_Clear();
-    }
-    if (PyObject_SetAttrString(sock, "socket", (PyObject *)&wps_sock_type) < 0
-        || PyObject_SetAttrString(sock, "SocketType", (PyObject *)&wps_sock_type) < 0) {
-        goto error;
-    }
-    for (const char *const *name = wps_installed_functions; *name; name++) {
-        PyObject *f = PyObject_GetAttrString(module, *name);
-        if (f == NULL) {
-            goto error;
-        }
-        int r = PyObject_SetAttrString(sock, *name, f);
-        Py_DECREF(f);
-        if (r < 0) {
-            goto error;
-        }
-    }
-    for (size_t i = 0; wps_installed_constants[i].name; i++) {
-        if (PyModule_AddIntConstant(sock, wps_installed_constants[i].name,
-                                    wps_installed_constants[i].value) < 0) {
-            goto error;
-        }
-    }
-    /* the stock module is built without ENABLE_IPV6; the host does IPv6 */
-    if (PyObject_SetAttrString(sock, "has_ipv6", Py_True) < 0) {
-        goto error;
-    }
+    int r = wps_install_into(module, sock);
     Py_DECREF(sock);
-    Py_RETURN_TRUE;
-error:
-    Py_DECREF(sock);
-    return NULL;
+    return r < 0 ? NULL : PyBool_FromLong(r);
 }
 
 static PyMethodDef wps_methods[] = {
@@ -2829,8 +2828,8 @@ static PyModuleDef_Slot wps_slots[] = {
 
 PyDoc_STRVAR(module_doc,
 "Guest side of wasmi-py's host socket ABI (import module \"wasmi_py_socket\").\n"
-"See docs/socket-abi.md. install() makes the stock _socket (and so the socket\n"
-"module) use real host sockets; it runs at start-up.");
+"See docs/socket-abi.md. The stock _socket (and so the socket module) uses it\n"
+"from its first import on.");
 
 static struct PyModuleDef wps_module = {
     PyModuleDef_HEAD_INIT,
@@ -2845,4 +2844,66 @@ PyMODINIT_FUNC
 PyInit__wasisocket(void)
 {
     return PyModuleDef_Init(&wps_module);
+}
+
+/* ---- the stock _socket installs all of the above when it is made ------------------ */
+
+/* Setup.local builds the stock Modules/socketmodule.c through _wps_socketmodule.c, which
+ * renames its PyInit__socket to _wps_stock_PyInit__socket, so the builtin module table's
+ * PyInit__socket is the one below: it returns the stock module definition with one more
+ * Py_mod_exec slot, which runs after the stock ones and installs this module's socket
+ * type and helpers into the fresh _socket. Whatever imports _socket, however Python was
+ * started (without site, with a user's own sitecustomize, python.wasm run as a plain
+ * WASI command), gets real host sockets, and a program that never imports socket pays
+ * nothing at start-up (a sitecustomize module did the install before: ~1.3 ms of every
+ * start-up for importing sitecustomize, _wasisocket and _socket).
+ *
+ * The definition itself must stay the stock one (socketmodule.c finds its module state
+ * with PyType_GetModuleByDef(type, &socketmodule)), so only its slot list is replaced. */
+PyMODINIT_FUNC _wps_stock_PyInit__socket(void);
+
+static int
+wps_socket_exec(PyObject *sock)
+{
+    PyObject *module = PyImport_ImportModule("_wasisocket");
+    if (module == NULL) {
+        /* _wasisocket cannot be loaded into every interpreter (its socket type is
+         * static: Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED); there the stock _socket
+         * stays as it is. */
+        if (PyErr_ExceptionMatches(PyExc_ImportError)) {
+            PyErr_Clear();
+            return 0;
+        }
+        return -1;
+    }
+    int r = wps_install_into(module, sock);
+    Py_DECREF(module);
+    return r < 0 ? -1 : 0;
+}
+
+/* The stock slots, then wps_socket_exec, then the terminator (the stock list has 3). */
+static PyModuleDef_Slot wps_socket_slots[8];
+
+PyMODINIT_FUNC
+PyInit__socket(void)
+{
+    PyModuleDef *def = (PyModuleDef *)_wps_stock_PyInit__socket();
+    if (def == NULL || def->m_slots == wps_socket_slots) {
+        return (PyObject *)def;
+    }
+    size_t n = 0;
+    while (def->m_slots != NULL && def->m_slots[n].slot != 0) {
+        n++;
+    }
+    if (n + 2 > Py_ARRAY_LENGTH(wps_socket_slots)) {
+        PyErr_SetString(PyExc_SystemError, "_wasisocket: the stock _socket has too many slots");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        wps_socket_slots[i] = def->m_slots[i];
+    }
+    wps_socket_slots[n] = (PyModuleDef_Slot){Py_mod_exec, wps_socket_exec};
+    wps_socket_slots[n + 1] = (PyModuleDef_Slot){0, NULL};
+    def->m_slots = wps_socket_slots;
+    return (PyObject *)def;
 }

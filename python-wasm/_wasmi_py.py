@@ -12,18 +12,6 @@
 # installed copy is the same as its own (compiling it took ~10 ms of every start-up).
 import sys
 
-# Real host sockets for the standard socket module (python-wasm/_wasisocket.c). The
-# stdlib's sitecustomize (python-wasm/sitecustomize.py) already did this at start-up;
-# doing it again is a no-op, and covers a start-up without site (or with a user's own
-# sitecustomize first on sys.path).
-try:
-    import _wasisocket
-
-    _wasisocket.install()
-    del _wasisocket
-except (ImportError, AttributeError):
-    pass
-
 # The user's program is compiled without the builtin compile()'s first step, whose first
 # use creates the ast module's ~120 types (~14 ms under wasmi-py; python3 compiles a
 # script or -c through the C API and never pays it). The builtin on other builds.

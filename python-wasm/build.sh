@@ -70,18 +70,17 @@ SOCKET_IMPORTS=(sock_open sock_bind sock_listen sock_accept4 sock_connect sock_s
                 sock_sendto sock_recvfrom sock_shutdown sock_getsockname sock_getpeername
                 sock_setsockopt sock_getsockopt sock_socketpair sock_dup
                 getaddrinfo getnameinfo gethostname)
-# wasmi-py's own modules in the standard library, each with its byte code:
-# sitecustomize.py (run by `site` at start-up: `_wasisocket.install()`, so the stock
-# _socket uses real host sockets before user code can import socket) and _wasmi_py.py
-# (the host's prelude, imported instead of compiled at every start-up).
-STDLIB_ADDITIONS=(sitecustomize.py _wasmi_py.py)
+# wasmi-py's own modules in the standard library, each with its byte code: _wasmi_py.py
+# (the host's prelude, imported instead of compiled at every start-up). No sitecustomize:
+# the stock _socket installs the host sockets itself when imported (Setup.local).
+STDLIB_ADDITIONS=(_wasmi_py.py)
 # Dropped from the installed stdlib (not usable or not needed on WASI).
 DROP_FROM_STDLIB=(idlelib tkinter turtledemo turtle.py ensurepip/_bundled
                   "config-$PY_MAJMIN-wasm32-wasi/libpython$PY_MAJMIN.a"
                   "config-$PY_MAJMIN-wasm32-wasi/python.o")
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-RECIPE_FILES=(build.sh Setup.local _wasisocket.c _wasmi_helpers.c "${STDLIB_ADDITIONS[@]}"
+RECIPE_FILES=(build.sh Setup.local _wasisocket.c _wps_socketmodule.c _wasmi_helpers.c "${STDLIB_ADDITIONS[@]}"
               wasm_info.py)
 if [[ -d $SCRIPT_DIR/patches ]]; then
   while IFS= read -r p; do RECIPE_FILES+=("patches/$p"); done \
@@ -447,6 +446,7 @@ tar -xJf "$DL/$PY_ORIG" -C "$WORK"
 SOURCE_DATE_EPOCH=$(stat -c %Y "$SRC/Include/patchlevel.h")
 export SOURCE_DATE_EPOCH
 cp "$SCRIPT_DIR/_wasisocket.c" "$SRC/Modules/_wasisocket.c"
+cp "$SCRIPT_DIR/_wps_socketmodule.c" "$SRC/Modules/_wps_socketmodule.c"
 cp "$SCRIPT_DIR/_wasmi_helpers.c" "$SRC/Modules/_wasmi_helpers.c"
 if [[ -d $SCRIPT_DIR/patches ]]; then
   for p in "${RECIPE_FILES[@]}"; do

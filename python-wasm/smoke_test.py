@@ -34,6 +34,8 @@ HOSTNAME = b"smoke-host"
 
 PROGRAM = r"""
 import sys, os
+# Nothing of the sockets is loaded at start-up: _socket installs them when imported.
+assert "_socket" not in sys.modules and "_wasisocket" not in sys.modules, sorted(sys.modules)
 print("version", sys.version.split()[0], sys.platform, sys.prefix)
 import zlib, binascii, select, hashlib, _md5, _sha1, _sha2, _sha3, _blake2
 data = b"wasmi-py " * 100
@@ -45,7 +47,8 @@ import _socket, socket
 print("socket", socket.AF_INET, socket.SOCK_STREAM, hasattr(_socket, "socket"))
 import _wasisocket as w
 assert w.abi_version() == 1 == w.ABI_VERSION
-assert socket.socket.__mro__[1] is w.socket, "sitecustomize installed it"
+assert socket.socket.__mro__[1] is w.socket, "importing _socket installed it"
+assert w.install() is False, "already installed"
 assert socket.gethostname() == "smoke-host", socket.gethostname()
 try:
     socket.socket(socket.AF_INET, socket.SOCK_STREAM)

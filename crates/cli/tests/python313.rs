@@ -84,6 +84,22 @@ fn script_with_arguments_sees_its_argv_path_and_cwd() {
 }
 
 #[test]
+fn python_wasm_run_as_a_plain_wasi_command_has_host_sockets() {
+    // `_start` (what any WASI host runs) has no prelude of ours and runs `site`: still,
+    // start-up loads nothing of the sockets, and importing `_socket` installs them.
+    let install = wasmi_py_cpython::Install::locate(None).expect("python.wasm is built");
+    let dir = scratch("start");
+    let stdlib = format!("{}::/usr/local:ro", install.home.display());
+    let code =
+        "import sys; print([m in sys.modules for m in ('site', '_socket', '_wasisocket')]); \
+                import _socket; print(_socket.getaddrinfo.__module__)";
+    let wasm = install.wasm.to_str().unwrap();
+    let out = wasmi_py(&dir, &["--dir", &stdlib, wasm, "-c", code], None);
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "[True, False, False]\n_wasisocket\n");
+}
+
+#[test]
 fn dash_m_json_tool_formats_a_file() {
     let dir = scratch("m");
     std::fs::write(dir.join("in.json"), r#"{"b": [1, 2], "a": null}"#).unwrap();
@@ -198,19 +214,18 @@ fn python3_interpreter_options_reach_cpython() {
         "1 1 True 1 1 1 ['error::DeprecationWarning'] {'utf8': True} True False\n"
     );
 
-    // -S: no site, and the socket module still has host sockets (the prelude installs them).
-    let out = wasmi_py(
-        &dir,
-        &[
-            "-S",
-            "-c",
-            "import sys, socket, _socket; print(sys.flags.no_site, 'site' in sys.modules, \
-             _socket.getaddrinfo.__module__)",
-        ],
-        None,
-    );
+    // Host sockets, with site and without (-S): `_socket` installs them when it is first
+    // imported (python-wasm/_wasisocket.c), so start-up loads neither module.
+    let sockets = "import sys; loaded = [m in sys.modules for m in ('_socket', '_wasisocket')]; \
+                   import socket, _socket; print(sys.flags.no_site, 'site' in sys.modules, \
+                   loaded, _socket.getaddrinfo.__module__, \
+                   socket.socket.__mro__[1] is sys.modules['_wasisocket'].socket)";
+    let out = wasmi_py(&dir, &["-c", sockets], None);
     assert_eq!(out.status, 0, "stderr: {}", out.stderr);
-    assert_eq!(out.stdout, "1 False _wasisocket\n");
+    assert_eq!(out.stdout, "0 True [False, False] _wasisocket True\n");
+    let out = wasmi_py(&dir, &["-S", "-c", sockets], None);
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "1 False [False, False] _wasisocket True\n");
 
     let out = wasmi_py(&dir, &["-V"], None);
     assert_eq!(out.status, 0, "stderr: {}", out.stderr);
