@@ -21,9 +21,10 @@
 //! file is noticed, not run. Beyond that (a file forged on purpose by someone who can
 //! write to the user's cache), a body is decoded field by field (no transmutes:
 //! [`crate::instr::codec`]), its frame layout checked against the function's type, its
-//! bytecode checked by the same [`verify`] as fresh translations (every slot inside the
-//! frame, every jump inside the code), and every function, global, table, type, segment
-//! and memory it names checked to exist: the interpreter's unchecked accesses (slots,
+//! bytecode checked as [`verify`](crate::translate::verify) checks fresh translations
+//! (every slot inside the frame, every jump inside the code: the same
+//! `translate::check_instr`, applied to each instruction as it is decoded), and every
+//! function, global, table, type, segment and memory it names checked to exist: the interpreter's unchecked accesses (slots,
 //! jumps) stay in bounds, so a forged file cannot cause undefined behaviour. It can make
 //! the module it names misbehave like any wrongly translated code: wrong results, a loop,
 //! or a value of the wrong type reaching one of the checked lookups (a table entry
@@ -75,10 +76,10 @@ use wasmi_py_decode::Module;
 
 use crate::file::FileStamp;
 use crate::inline::Inlined;
-use crate::instr::codec::{Field, Reader};
-use crate::instr::{Entity, Instr};
+use crate::instr::codec::{Check, Field, Reader};
+use crate::instr::Instr;
 use crate::store::Config;
-use crate::translate::{verify, CompiledFunc, MAX_FRAME_SLOTS};
+use crate::translate::{check_end, CompiledFunc, MAX_FRAME_SLOTS};
 
 const MAGIC: &[u8; 8] = b"WPYCODE1";
 /// Bytes before the index: magic, module hash, build key, entry count.
@@ -536,9 +537,23 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
     // Every instruction takes at least its 2-byte tag: a forged count cannot make this
     // allocate more than the entry's size.
     let mut instrs = Vec::with_capacity(count.min(r.remaining() / 2));
-    for _ in 0..count {
-        instrs.push(Instr::decode(&mut r)?);
+    let check = Check {
+        verify: true,
+        len: count,
+        frame_size,
+        funcs: module.functions.len(),
+        globals: module.globals.len(),
+        tables: module.tables.len(),
+        types: module.types.len(),
+        elems: module.elements.len(),
+        datas: module.data.len(),
+        memory: !module.memories.is_empty(),
+    };
+    for i in 0..count {
+        instrs.push(Instr::decode_checked(&mut r, &check, i)?);
     }
+    // With each instruction checked as it was read: what `verify` checks of the body.
+    check_end(instrs.last()).ok()?;
     // The inlined ranges name functions only for backtraces and profiles; still, they
     // must be ranges of the code, in order and disjoint, naming functions of the module.
     let count = u32::get(&mut r)? as usize;
@@ -555,40 +570,41 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
         }
         inlined.push(Inlined { start, end, func });
     }
-    if r.remaining() != 0 || !instrs.iter().all(|i| names_exist(i, module)) {
+    if r.remaining() != 0 {
         return None;
     }
-    verify(&instrs, frame_size).ok()?;
     let mut func = CompiledFunc::from_parts(&instrs, &consts, num_params, num_locals, frame_size);
     func.inlined = inlined.into_boxed_slice();
     Some(func)
-}
-
-/// Whether every entity `instr` names exists in `module` (the interpreter indexes the
-/// instance's lists with them).
-fn names_exist(instr: &Instr, module: &Module) -> bool {
-    let below = |i: u32, n: usize| (i as usize) < n;
-    let mut exist = true;
-    instr.for_each_entity(|entity| {
-        exist &= match entity {
-            Entity::Func(f) => below(f, module.functions.len()),
-            Entity::Global(g) => below(g, module.globals.len()),
-            Entity::Table(t) => below(u32::from(t), module.tables.len()),
-            Entity::Type(t) => below(t, module.types.len()),
-            Entity::Elem(e) => below(e, module.elements.len()),
-            Entity::Data(d) => below(d, module.data.len()),
-            Entity::Memory => !module.memories.is_empty(),
-        }
-    });
-    exist
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::file::SETTLED_FOR_TESTS;
+    use crate::instr::Entity;
     use crate::instr::{Bin, Reg};
+    use crate::translate::verify;
     use wasmi_py_decode::Features;
+
+    /// Whether every entity `instr` names exists in `module` (what `Check` checks, said
+    /// again for the tests).
+    fn names_exist(instr: &Instr, module: &Module) -> bool {
+        let below = |i: u32, n: usize| (i as usize) < n;
+        let mut exist = true;
+        instr.for_each_entity(|entity| {
+            exist &= match entity {
+                Entity::Func(f) => below(f, module.functions.len()),
+                Entity::Global(g) => below(g, module.globals.len()),
+                Entity::Table(t) => below(u32::from(t), module.tables.len()),
+                Entity::Type(t) => below(t, module.types.len()),
+                Entity::Elem(e) => below(e, module.elements.len()),
+                Entity::Data(d) => below(d, module.data.len()),
+                Entity::Memory => !module.memories.is_empty(),
+            }
+        });
+        exist
+    }
 
     fn module(text: &str) -> Module {
         let buf = wast::parser::ParseBuffer::new(text).unwrap();

@@ -394,6 +394,7 @@ macro_rules! define_instr {
             /// [`RegUse`]): the one list of where instructions name slots, for the verifier
             /// ([`for_each_reg`](Self::for_each_reg)) and for the translator's final slot
             /// layout.
+            #[inline(always)] // see `translate::check_instr`
             pub fn visit_regs_mut(&mut self, mut f: impl FnMut(RegUse, &mut Reg)) {
                 use RegUse::Slot;
                 match self {
@@ -690,6 +691,7 @@ macro_rules! define_instr {
             /// a `ReturnMany` range slot by slot (and `Reg::MAX` if it would wrap); call
             /// bases are not slots of this frame (the callee's frame starts there) and are
             /// checked separately.
+            #[inline(always)] // see `translate::check_instr`
             pub fn for_each_reg(&self, mut f: impl FnMut(Reg)) {
                 let mut copy = *self;
                 copy.visit_regs_mut(|role, &mut r| match role {
@@ -709,6 +711,7 @@ macro_rules! define_instr {
             /// Calls `f` with every module entity the instruction names: the one list of
             /// them (the code cache checks that each exists before running a body it read;
             /// see [`Entity`]). No wildcard arm, so a new instruction has to be listed.
+            #[inline(always)] // see `translate::check_instr`
             pub fn for_each_entity(&self, mut f: impl FnMut(Entity)) {
                 use Entity::*;
                 match *self {
@@ -831,6 +834,7 @@ macro_rules! define_instr {
             }
 
             /// The relative jump offset of a jump instruction.
+            #[inline(always)] // see `translate::check_instr`
             pub fn jump_offset_mut(&mut self) -> Option<&mut i32> {
                 match self {
                     Self::Jump { offset }
@@ -912,9 +916,9 @@ macro_rules! define_instr {
         }
 
         /// The decoder of each tag, in the order of [`Tag`].
-        type Decoder = fn(&mut codec::Reader<'_>) -> Option<Instr>;
+        type Decoder = fn(&mut codec::Reader<'_>, &codec::Check, usize) -> Option<Instr>;
         const DECODERS: &[Decoder] = &[
-            $( |r| Some(Instr::$name(codec::Field::get(r)?)), )*
+            $( |r, c, i| c.accept(Instr::$name(codec::Field::get(r)?), i), )*
             $( define_instr!(@decode $hname $( ( $($tty),+ ) )? $( { $($fname : $fty),+ } )?), )+
         ];
 
@@ -936,22 +940,33 @@ macro_rules! define_instr {
             }
 
             /// Reads one instruction written by [`Instr::encode`]; `None` if the bytes end
-            /// early or name no instruction. Any field value is accepted: what an
-            /// instruction may name is checked afterwards (`translate::verify`).
+            /// early or name no instruction. Any field value is accepted.
+            #[cfg(test)]
             pub(crate) fn decode(r: &mut codec::Reader<'_>) -> Option<Self> {
+                Self::decode_checked(r, &codec::Check::ANYTHING, 0)
+            }
+
+            /// [`Instr::decode`] of the instruction at index `index` of a body, `None` also
+            /// if it fails `check` (see [`codec::Check`]). Each kind of instruction has its
+            /// own decoder, into which the check is inlined: specialised to the kind.
+            pub(crate) fn decode_checked(
+                r: &mut codec::Reader<'_>,
+                check: &codec::Check,
+                index: usize,
+            ) -> Option<Self> {
                 let tag: u16 = codec::Field::get(r)?;
-                DECODERS.get(usize::from(tag))?(r)
+                DECODERS.get(usize::from(tag))?(r, check, index)
             }
         }
     };
     (@decode $n:ident ( $($t:ty),+ )) => {
-        |r| Some(Instr::$n( $( <$t as codec::Field>::get(r)? ),+ ))
+        |r, c, i| c.accept(Instr::$n( $( <$t as codec::Field>::get(r)? ),+ ), i)
     };
     (@decode $n:ident { $($f:ident : $t:ty),+ }) => {
-        |r| Some(Instr::$n { $( $f: <$t as codec::Field>::get(r)? ),+ })
+        |r, c, i| c.accept(Instr::$n { $( $f: <$t as codec::Field>::get(r)? ),+ }, i)
     };
     (@decode $n:ident) => {
-        |_| Some(Instr::$n)
+        |_, c, i| c.accept(Instr::$n, i)
     };
     (@encode $i:ident $o:ident $n:ident ($a:ty)) => {
         if let Instr::$n(x) = $i {
@@ -1016,8 +1031,70 @@ wasmi_py_decode::for_each_operator!(define_instr);
 /// field little-endian at its own width, no padding, so encoding never reads an
 /// uninitialised byte and decoding never builds an invalid value.
 pub(crate) mod codec {
-    use super::{Bin, Load, Store, Un};
+    use super::{Bin, Entity, Instr, Load, Store, Un};
     use crate::trap::TrapCode;
+
+    /// What an instruction read from the code cache must satisfy before it may run:
+    /// what `translate::verify` checks of each instruction of a body
+    /// (`translate::check_instr`), and that every module entity it names exists (the
+    /// interpreter indexes the instance's lists with them). The body-level rule (it ends
+    /// in a terminal instruction) is the caller's.
+    pub(crate) struct Check {
+        /// False: anything is accepted (encoding round trips in tests).
+        pub(crate) verify: bool,
+        /// Instructions in the body and slots in its frame.
+        pub(crate) len: usize,
+        pub(crate) frame_size: usize,
+        /// How many functions, globals, tables, types, element and data segments the
+        /// module has, and whether it has a memory.
+        pub(crate) funcs: usize,
+        pub(crate) globals: usize,
+        pub(crate) tables: usize,
+        pub(crate) types: usize,
+        pub(crate) elems: usize,
+        pub(crate) datas: usize,
+        pub(crate) memory: bool,
+    }
+
+    impl Check {
+        /// Accepts anything.
+        #[cfg(test)]
+        pub(crate) const ANYTHING: Self = Self {
+            verify: false,
+            len: 0,
+            frame_size: 0,
+            funcs: 0,
+            globals: 0,
+            tables: 0,
+            types: 0,
+            elems: 0,
+            datas: 0,
+            memory: false,
+        };
+
+        /// `instr` if, as the instruction at `index`, it passes the check.
+        #[inline(always)]
+        pub(crate) fn accept(&self, instr: Instr, index: usize) -> Option<Instr> {
+            if !self.verify {
+                return Some(instr);
+            }
+            crate::translate::check_instr(&instr, index, self.len, self.frame_size).ok()?;
+            let below = |i: u32, n: usize| (i as usize) < n;
+            let mut exist = true;
+            instr.for_each_entity(|entity| {
+                exist &= match entity {
+                    Entity::Func(f) => below(f, self.funcs),
+                    Entity::Global(g) => below(g, self.globals),
+                    Entity::Table(t) => below(u32::from(t), self.tables),
+                    Entity::Type(t) => below(t, self.types),
+                    Entity::Elem(e) => below(e, self.elems),
+                    Entity::Data(d) => below(d, self.datas),
+                    Entity::Memory => self.memory,
+                }
+            });
+            exist.then_some(instr)
+        }
+    }
 
     /// Reads fields from a byte slice, front to back.
     pub(crate) struct Reader<'a> {
