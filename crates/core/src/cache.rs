@@ -74,6 +74,7 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 use wasmi_py_decode::Module;
 
+use crate::exec::Op;
 use crate::file::FileStamp;
 use crate::inline::Inlined;
 use crate::instr::codec::{Check, Field, Reader};
@@ -530,13 +531,18 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
     {
         return None;
     }
-    let consts = (0..num_consts)
-        .map(|_| u64::get(&mut r))
-        .collect::<Option<Vec<u64>>>()?;
+    // Read into the padded form the function keeps (see `CompiledFunc::consts`); at most
+    // `MAX_FRAME_SLOTS` values, checked above.
+    let mut consts = Vec::with_capacity(crate::exec::blocked_len(num_consts));
+    for _ in 0..num_consts {
+        consts.push(u64::get(&mut r)?);
+    }
+    consts.resize(crate::exec::blocked_len(num_consts), 0);
     let count = u32::get(&mut r)? as usize;
+    // Decoded straight into the ops the function keeps (an instruction and its handler).
     // Every instruction takes at least its 2-byte tag: a forged count cannot make this
     // allocate more than the entry's size.
-    let mut instrs = Vec::with_capacity(count.min(r.remaining() / 2));
+    let mut ops = Vec::with_capacity(count.min(r.remaining() / 2));
     let check = Check {
         verify: true,
         len: count,
@@ -550,10 +556,10 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
         memory: !module.memories.is_empty(),
     };
     for i in 0..count {
-        instrs.push(Instr::decode_checked(&mut r, &check, i)?);
+        ops.push(Op::new(Instr::decode_checked(&mut r, &check, i)?));
     }
     // With each instruction checked as it was read: what `verify` checks of the body.
-    check_end(instrs.last()).ok()?;
+    check_end(ops.last().map(|op| &op.instr)).ok()?;
     // The inlined ranges name functions only for backtraces and profiles; still, they
     // must be ranges of the code, in order and disjoint, naming functions of the module.
     let count = u32::get(&mut r)? as usize;
@@ -563,7 +569,7 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
         let previous_end = inlined.last().map_or(0, |r| r.end);
         if start < previous_end
             || start > end
-            || end as usize > instrs.len()
+            || end as usize > ops.len()
             || func as usize >= module.functions.len()
         {
             return None;
@@ -573,9 +579,15 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
     if r.remaining() != 0 {
         return None;
     }
-    let mut func = CompiledFunc::from_parts(&instrs, &consts, num_params, num_locals, frame_size);
-    func.inlined = inlined.into_boxed_slice();
-    Some(func)
+    Some(CompiledFunc {
+        ops: ops.into_boxed_slice(),
+        consts: consts.into_boxed_slice(),
+        num_consts,
+        num_params,
+        num_locals,
+        frame_size,
+        inlined: inlined.into_boxed_slice(),
+    })
 }
 
 #[cfg(test)]
