@@ -118,7 +118,7 @@ pub(crate) struct ModuleInner {
     /// Translated bodies, filled on first call (or at load in eager mode).
     compiled: Box<[CompiledSlot]>,
     /// Where translated bodies are looked up before translating, if anywhere.
-    cache: Option<ModuleCache>,
+    pub(crate) cache: Option<ModuleCache>,
     /// Whether translation inlines small callees ([`Config::inline`]).
     inline: bool,
 }
