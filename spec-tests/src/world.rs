@@ -35,6 +35,8 @@ impl World {
             max_call_depth: 20_000,
             max_value_slots: 1 << 22,
             inline: true,
+            // Eager: no code cache, nothing to decode ahead.
+            decode_ahead: false,
         });
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new();

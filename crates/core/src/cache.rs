@@ -60,7 +60,10 @@
 //! union of what the file held and what was translated, the bodies in the order this
 //! run first called them (then the others), so that a run, which starts as the saving run
 //! did, finds its bodies one after another in the file and reads them ahead
-//! (`CacheFile::with_entry`: 39 reads instead of 1,842 for `-c pass`). It writes a
+//! (`CacheFile::with_entry`: 39 reads instead of 1,842 for `-c pass`). With
+//! `Config::decode_ahead` (the default) a helper thread decodes the bodies in that order
+//! a little ahead of the program's first calls (at most [`AHEAD`] bodies beyond them), so
+//! the interpreting thread mostly finds them ready (`ModuleCache::ahead_step`). It writes a
 //! temporary file, then renames it over the old one: a reader sees the old file or the new one, concurrent writers lose each other's
 //! additions but never corrupt the file. The directory is kept under 512 MiB by deleting
 //! the least recently used files when saving.
@@ -112,9 +115,15 @@ pub(crate) struct ModuleCache {
     misses: AtomicUsize,
     /// Serialises saves of this module within the process.
     saving: Mutex<()>,
-    /// The defined functions looked up, in the order of their first lookup (their first
-    /// calls): the order of the payload when saving (see [`CacheFile::with_entry`]).
+    /// The defined functions called, in the order of their first calls: the order of the
+    /// payload when saving (see [`CacheFile::with_entry`]).
     first_used: Mutex<Vec<u32>>,
+    /// First calls so far (see [`ModuleCache::note_call`]), which pace decoding ahead.
+    calls: AtomicUsize,
+    /// The thread decoding ahead, if there is one, and how many first calls it waits for
+    /// before it goes on (`usize::MAX`: not waiting).
+    ahead: OnceLock<std::thread::Thread>,
+    wake_at: AtomicUsize,
 }
 
 /// Where the module's hash comes from.
@@ -150,6 +159,8 @@ struct CacheFile {
     window: Mutex<Window>,
     /// Reads of the payload made for lookups (for tests).
     reads: AtomicUsize,
+    /// The defined functions the file holds, in the order of their entries.
+    order: Box<[u32]>,
 }
 
 /// A stretch of the payload read at once: `bytes` from payload offset `start`.
@@ -163,6 +174,29 @@ struct Window {
 
 /// How much of the payload a lookup reads when lookups walk it forward.
 const READ_AHEAD: u64 = 64 * 1024;
+
+/// How many bodies decoding ahead may run ahead of the program's first calls: a bound on
+/// the memory spent on bodies a run does not call (one CPython body is ~2.4 KB decoded).
+const AHEAD: usize = 256;
+
+/// Where decoding ahead is (see [`ModuleCache::ahead_step`]).
+#[derive(Default)]
+pub(crate) struct Ahead {
+    window: Window,
+    /// Position in the file's order.
+    next: usize,
+}
+
+/// What [`ModuleCache::ahead_step`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// Some bodies (or none that were needed): step again.
+    Worked,
+    /// Enough ahead: park until woken (or a while).
+    Wait,
+    /// The file holds no more.
+    Done,
+}
 
 impl ModuleCache {
     /// The cache of the module with bytes `bytes` in `dir`; an absent or unusable file is
@@ -195,6 +229,9 @@ impl ModuleCache {
             misses: AtomicUsize::new(0),
             saving: Mutex::new(()),
             first_used: Mutex::default(),
+            calls: AtomicUsize::new(0),
+            ahead: OnceLock::new(),
+            wake_at: AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -230,6 +267,7 @@ impl ModuleCache {
                 payload_len: 0,
                 window: Mutex::default(),
                 reads: AtomicUsize::new(0),
+                order: Box::default(),
             };
             if let Ok(f) = File::open(self.path(&module_hash)) {
                 if file.read_index(&f, self.build_key).is_some() {
@@ -250,16 +288,87 @@ impl ModuleCache {
             .join(format!("{}-{:016x}.code", hex(module_hash), self.build_key))
     }
 
-    /// Defined function `defined`'s body from the file, if it holds a usable one. A miss
-    /// marks the cache as having something new to save (the caller translates).
-    pub(crate) fn lookup(&self, module: &Module, defined: u32) -> Option<CompiledFunc> {
+    /// Notes the first call of defined function `defined` (in a store): its place in the
+    /// order of first use, and the pace of decoding ahead (waking the thread that does
+    /// it when it waits for this many calls).
+    pub(crate) fn note_call(&self, defined: u32) {
         self.first_used
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(defined);
-        let found = self
-            .file(module)
-            .with_entry(defined, |bytes| decode_entry(bytes, module, defined));
+        let calls = self.calls.fetch_add(1, Ordering::Relaxed) + 1;
+        if calls >= self.wake_at.load(Ordering::Relaxed) {
+            self.wake_at.store(usize::MAX, Ordering::Relaxed);
+            if let Some(thread) = self.ahead.get() {
+                thread.unpark();
+            }
+        }
+    }
+
+    /// Names the thread that decodes ahead (see [`ModuleCache::ahead_step`]).
+    pub(crate) fn set_ahead_thread(&self, thread: std::thread::Thread) {
+        let _ = self.ahead.set(thread);
+    }
+
+    /// One step of decoding ahead of the program's first calls (`Config::decode_ahead`):
+    /// the next bodies of the file in its order, which is the order in which the run
+    /// that wrote it first called them, go into `slots` (the module's bodies by defined
+    /// index) unless they are there already, at most [`AHEAD`] bodies beyond the first
+    /// calls made so far. Only bodies the file holds intact are taken; nothing is
+    /// translated here.
+    pub(crate) fn ahead_step(
+        &self,
+        module: &Module,
+        slots: &[crate::store::CompiledSlot],
+        state: &mut Ahead,
+    ) -> Step {
+        let file = self.file(module);
+        if file.file.is_none() || state.next >= file.order.len() {
+            return Step::Done;
+        }
+        let allowed = (self.calls.load(Ordering::Relaxed) + AHEAD).min(file.order.len());
+        if state.next >= allowed {
+            let at = state.next - AHEAD / 2;
+            self.wake_at.store(at, Ordering::Relaxed);
+            // A call counted before the store above would not have woken the thread.
+            if self.calls.load(Ordering::Relaxed) >= at {
+                self.wake_at.store(usize::MAX, Ordering::Relaxed);
+                return Step::Worked;
+            }
+            return Step::Wait;
+        }
+        let end = allowed.min(state.next + 32);
+        for &defined in &file.order[state.next..end] {
+            let Some(slot) = slots.get(defined as usize) else {
+                continue;
+            };
+            if slot.get().is_some() {
+                continue;
+            }
+            let found = file.with_entry(&mut state.window, defined, |bytes| {
+                decode_entry(bytes, module, defined)
+            });
+            // Counted as the program's own lookup would have been, once per body: if
+            // the program got there first, its lookup counted it.
+            if let Some(func) = found {
+                if slot.set(Ok(Arc::new(func))).is_ok() {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        state.next = end;
+        Step::Worked
+    }
+
+    /// Defined function `defined`'s body from the file, if it holds a usable one. A miss
+    /// marks the cache as having something new to save (the caller translates).
+    pub(crate) fn lookup(&self, module: &Module, defined: u32) -> Option<CompiledFunc> {
+        let file = self.file(module);
+        let found = file.with_entry(
+            &mut file.window.lock().unwrap_or_else(|e| e.into_inner()),
+            defined,
+            |bytes| decode_entry(bytes, module, defined),
+        );
         if found.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -399,12 +508,18 @@ impl CacheFile {
         }
         self.payload_start = payload_start;
         self.payload_len = payload_len;
+        let mut order: Vec<(u64, u32)> = (self.index.iter().enumerate())
+            .filter_map(|(defined, entry)| entry.map(|(offset, ..)| (offset, defined as u32)))
+            .collect();
+        order.sort_unstable();
+        self.order = order.into_iter().map(|(_, defined)| defined).collect();
         Some(())
     }
 
     /// The bytes of defined function `defined`'s entry, if the file has it intact.
     fn read_entry(&self, defined: u32) -> Option<Vec<u8>> {
-        self.with_entry(defined, |bytes| Some(bytes.to_vec()))
+        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        self.with_entry(&mut window, defined, |bytes| Some(bytes.to_vec()))
     }
 
     /// `use_` of the bytes of defined function `defined`'s entry, if the file has it
@@ -417,11 +532,14 @@ impl CacheFile {
     /// lookup that continues the last one's walk (its entry starts at most
     /// [`READ_AHEAD`] past where that one ended) reads that much ahead, and the lookups
     /// after it find their entries read. Other lookups read just their entry.
-    fn with_entry<R>(&self, defined: u32, use_: impl FnOnce(&[u8]) -> Option<R>) -> Option<R> {
+    fn with_entry<R>(
+        &self,
+        w: &mut Window,
+        defined: u32,
+        use_: impl FnOnce(&[u8]) -> Option<R>,
+    ) -> Option<R> {
         let (offset, len, check) = (*self.index.get(defined as usize)?)?;
         let file = self.file.as_ref()?;
-        let mut window = self.window.lock().unwrap_or_else(|e| e.into_inner());
-        let w = &mut *window;
         let end = offset + u64::from(len);
         if offset < w.start || end > w.start + w.bytes.len() as u64 {
             let forward = offset >= w.next && offset - w.next <= READ_AHEAD;
@@ -764,72 +882,91 @@ mod tests {
         files
     }
 
-    #[test]
-    fn bodies_are_stored_in_first_use_order_and_read_ahead() {
-        use crate::{Engine, Linker, Store, Val};
-        // 300 bodies of ~1 KB each, called in a shuffled order (`perm`) or backwards.
-        const N: u32 = 300;
+    /// Bodies in [`many_bodies`].
+    const MANY: u32 = 300;
+
+    /// A module of [`MANY`] bodies of ~1 KB each (`$f0`...), with exports calling them in
+    /// a shuffled order (`perm`: `i * 7 % MANY` for i = 0..MANY) or backwards (`bwd`), and
+    /// `one` calling only `$f0`; and `perm`'s order.
+    fn many_bodies() -> (Vec<u8>, Vec<u32>) {
         let mut text = String::from("(module\n");
-        for k in 0..N {
+        for k in 0..MANY {
             text += &format!("(func $f{k} (param i64) (result i64) (local.get 0)");
             for j in 0..40u32 {
-                text += &format!(
-                    " (i64.const {}) (i64.mul) (i64.const {}) (i64.xor)",
-                    k * 41 + j + 3,
-                    j
-                );
+                let (a, b) = (k * 41 + j + 3, j);
+                text += &format!(" (i64.const {a}) (i64.mul) (i64.const {b}) (i64.xor)");
             }
             text += ")\n";
         }
-        let perm: Vec<u32> = (0..N).map(|i| i * 7 % N).collect();
+        let perm: Vec<u32> = (0..MANY).map(|i| i * 7 % MANY).collect();
         let chain = |order: &mut dyn Iterator<Item = u32>| {
             order.fold(String::from("(i64.const 1)"), |acc, k| {
                 format!("(call $f{k} {acc})")
             })
         };
-        text += &format!(
-            "(func (export \"perm\") (result i64) {})\n",
-            chain(&mut perm.iter().copied())
-        );
-        text += &format!(
-            "(func (export \"bwd\") (result i64) {}))",
-            chain(&mut (0..N).rev())
-        );
-        let bytes =
-            wast::parser::parse::<wast::Wat>(&wast::parser::ParseBuffer::new(&text).unwrap())
-                .unwrap()
-                .encode()
-                .unwrap();
-        let engine = Engine::default();
-        let call = |module: &crate::Module, export: &str| {
-            let mut store = Store::new(&engine, ());
-            let instance = Linker::new().instantiate(&mut store, module).unwrap();
-            let f = instance.get_func(&store, export).unwrap();
-            match f.call(&mut store, &[]).unwrap()[..] {
-                [Val::I64(v)] => v,
-                ref other => panic!("{other:?}"),
-            }
-        };
+        let exports = [
+            ("perm", chain(&mut perm.iter().copied())),
+            ("bwd", chain(&mut (0..MANY).rev())),
+            ("one", chain(&mut std::iter::once(0))),
+        ];
+        for (name, body) in exports {
+            text += &format!("(func (export \"{name}\") (result i64) {body})\n");
+        }
+        text += ")";
+        let buf = wast::parser::ParseBuffer::new(&text).unwrap();
+        let bytes = wast::parser::parse::<wast::Wat>(&buf)
+            .unwrap()
+            .encode()
+            .unwrap();
+        (bytes, perm)
+    }
+
+    /// Calls export `name` (no parameters, an i64 result) of `module` in a fresh store.
+    fn call_export(engine: &crate::Engine, module: &crate::Module, name: &str) -> i64 {
+        use crate::{Linker, Store, Val};
+        let mut store = Store::new(engine, ());
+        let instance = Linker::new().instantiate(&mut store, module).unwrap();
+        let f = instance.get_func(&store, name).unwrap();
+        match f.call(&mut store, &[]).unwrap()[..] {
+            [Val::I64(v)] => v,
+            ref other => panic!("{other:?}"),
+        }
+    }
+
+    /// A fresh directory for a test's cache files.
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wasmi-py-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn bodies_are_stored_in_first_use_order_and_read_ahead() {
+        use crate::{Config, Engine};
+        let (bytes, perm) = many_bodies();
+        // The program's own lookups only (decoding ahead would look up and read too).
+        let engine = Engine::new(Config {
+            decode_ahead: false,
+            ..Config::default()
+        });
+        let call = |module: &crate::Module, name: &str| call_export(&engine, module, name);
         let uncached = crate::Module::new(&engine, &bytes).unwrap();
         let (perm_result, bwd_result) = (call(&uncached, "perm"), call(&uncached, "bwd"));
 
-        let dir = std::env::temp_dir().join(format!("wasmi-py-cache-order-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("cache-order");
         let load = || crate::Module::with_code_cache(&engine, &bytes, &dir).unwrap();
         let first = load();
         assert_eq!(call(&first, "perm"), perm_result);
         assert!(first.save_code_cache().unwrap());
 
-        // The payload: `perm` (defined function N), then its callees in the order called.
-        let file = std::fs::read(
-            std::fs::read_dir(&dir)
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .path(),
-        )
-        .unwrap();
+        // The payload: `perm` (defined function MANY), then its callees in the order called.
+        let path = std::fs::read_dir(&dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let file = std::fs::read(path).unwrap();
         let count = u32::from_le_bytes(file[HEADER - 4..HEADER].try_into().unwrap()) as usize;
         let mut placed: Vec<(u32, u32)> = (0..count)
             .map(|i| {
@@ -840,52 +977,78 @@ mod tests {
             .collect();
         placed.sort();
         let order: Vec<u32> = placed.iter().map(|&(_, func)| func).collect();
-        let expected: Vec<u32> = std::iter::once(N).chain(perm.iter().copied()).collect();
+        let expected: Vec<u32> = std::iter::once(MANY).chain(perm.iter().copied()).collect();
         assert_eq!(order, expected);
 
         // Read again in that order: a few reads ahead serve every body.
         let payload = file.len() - HEADER - count * INDEX_ENTRY;
-        assert!(
-            payload > 4 * READ_AHEAD as usize,
-            "{payload} bytes: too few to test"
-        );
+        let windows = payload / READ_AHEAD as usize;
+        assert!(windows >= 4, "{payload} bytes: too few to test");
         let reads = |m: &crate::Module| {
-            m.inner
-                .cache
-                .as_ref()
-                .unwrap()
-                .file
-                .get()
-                .unwrap()
-                .reads
-                .load(Ordering::Relaxed)
+            let cache = m.inner.cache.as_ref().unwrap();
+            cache.file.get().unwrap().reads.load(Ordering::Relaxed)
         };
         let second = load();
         assert_eq!(call(&second, "perm"), perm_result);
-        assert_eq!(
-            second.code_cache_stats(),
-            Some(CodeCacheStats {
-                hits: N as usize + 1,
-                misses: 0
-            })
-        );
-        assert!(
-            reads(&second) <= payload / READ_AHEAD as usize + 2,
-            "{} reads",
-            reads(&second)
-        );
+        let all = CodeCacheStats {
+            hits: MANY as usize + 1,
+            misses: 0,
+        };
+        assert_eq!(second.code_cache_stats(), Some(all));
+        assert!(reads(&second) <= windows + 2, "{} reads", reads(&second));
 
         // In another order (backwards through the file's shuffle): the same bodies, read
         // one by one where they are not ahead.
         let third = load();
         assert_eq!(call(&third, "bwd"), bwd_result);
-        assert_eq!(
-            third.code_cache_stats(),
-            Some(CodeCacheStats {
-                hits: N as usize,
-                misses: 1
-            })
-        );
+        let callees = CodeCacheStats {
+            hits: MANY as usize,
+            misses: 1,
+        };
+        assert_eq!(third.code_cache_stats(), Some(callees));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn decoding_ahead_takes_each_body_once_and_stays_near_the_first_calls() {
+        use crate::Engine;
+        let (bytes, _) = many_bodies();
+        let engine = Engine::default();
+        let call = |module: &crate::Module, name: &str| call_export(&engine, module, name);
+        let uncached = crate::Module::new(&engine, &bytes).unwrap();
+        let (perm_result, one_result) = (call(&uncached, "perm"), call(&uncached, "one"));
+        let dir = fresh_dir("cache-ahead");
+        let load = || crate::Module::with_code_cache(&engine, &bytes, &dir).unwrap();
+        let first = load();
+        assert_eq!(call(&first, "perm"), perm_result);
+        assert!(first.save_code_cache().unwrap());
+
+        // Every body of the file counted once, whether the helper or the program decoded
+        // it, and the same results; saving again finds nothing new.
+        for _ in 0..5 {
+            let again = load();
+            assert_eq!(call(&again, "perm"), perm_result);
+            let all = CodeCacheStats {
+                hits: MANY as usize + 1,
+                misses: 0,
+            };
+            assert_eq!(again.code_cache_stats(), Some(all));
+            assert!(!again.save_code_cache().unwrap());
+        }
+
+        // A program that calls `one` (not in the file) and `$f0`: the helper decodes the
+        // file's bodies up to AHEAD past those two first calls, and no further.
+        let few = load();
+        assert_eq!(call(&few, "one"), one_result);
+        let bound = 2 + AHEAD;
+        let hits = || few.code_cache_stats().unwrap().hits;
+        let waited = std::time::Instant::now();
+        while hits() < bound && waited.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(hits(), bound, "bodies decoded for 2 first calls");
+        assert!(bound < MANY as usize + 1, "the file holds more than that");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -281,7 +281,7 @@ fn code_of(
 ) -> Result<*const CompiledFunc, Trap> {
     instances[instance as usize]
         .module
-        .code(defined)
+        .code_for_call(defined)
         .map(Arc::as_ptr)
         .map_err(|e| Trap::host(format!("function failed to compile: {e}")))
 }
