@@ -185,8 +185,9 @@ impl ModuleInner {
 }
 
 /// The helper thread of [`Config::decode_ahead`]: steps until the cache file has no more
-/// bodies or the module is dropped (it holds the module only while it steps, and looks
-/// again at least every 50 ms while it waits for the program's first calls).
+/// bodies or the module is dropped. It holds the module only while it steps; while it
+/// waits for the program's first calls it is parked, woken by those calls
+/// (`ModuleCache::note_call`) or by the module's drop.
 ///
 /// Performance: loading the ~1,850 bodies a cold `wasmi-py run -c pass` calls is ~6 ms
 /// of its ~75 on the thread that interprets; this moves it to another core (a
@@ -205,7 +206,7 @@ fn decode_ahead(module: &std::sync::Weak<ModuleInner>) {
             crate::cache::Step::Done => return,
             crate::cache::Step::Wait => {
                 drop(inner);
-                std::thread::park_timeout(std::time::Duration::from_millis(50));
+                std::thread::park();
             }
         }
     }
