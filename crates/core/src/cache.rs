@@ -946,31 +946,33 @@ mod tests {
         }
     }
 
-    /// A fresh directory for a test's cache files.
-    fn fresh_dir(name: &str) -> PathBuf {
+    /// [`many_bodies`] run once with the code cache in a fresh directory named after
+    /// `name` (`perm` called, the cache saved): the module, the directory, `perm`'s order.
+    fn saved_many_bodies(engine: &crate::Engine, name: &str) -> (Vec<u8>, PathBuf, Vec<u32>) {
+        let (bytes, perm) = many_bodies();
         let dir = std::env::temp_dir().join(format!("wasmi-py-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        dir
+        let first = crate::Module::with_code_cache(engine, &bytes, &dir).unwrap();
+        let uncached = crate::Module::new(engine, &bytes).unwrap();
+        let perm_result = call_export(engine, &uncached, "perm");
+        assert_eq!(call_export(engine, &first, "perm"), perm_result);
+        assert!(first.save_code_cache().unwrap());
+        (bytes, dir, perm)
     }
 
     #[test]
     fn bodies_are_stored_in_first_use_order_and_read_ahead() {
         use crate::{Config, Engine};
-        let (bytes, perm) = many_bodies();
         // The program's own lookups only (decoding ahead would look up and read too).
         let engine = Engine::new(Config {
             decode_ahead: false,
             ..Config::default()
         });
+        let (bytes, dir, perm) = saved_many_bodies(&engine, "cache-order");
         let call = |module: &crate::Module, name: &str| call_export(&engine, module, name);
         let uncached = crate::Module::new(&engine, &bytes).unwrap();
         let (perm_result, bwd_result) = (call(&uncached, "perm"), call(&uncached, "bwd"));
-
-        let dir = fresh_dir("cache-order");
         let load = || crate::Module::with_code_cache(&engine, &bytes, &dir).unwrap();
-        let first = load();
-        assert_eq!(call(&first, "perm"), perm_result);
-        assert!(first.save_code_cache().unwrap());
 
         // The payload: `perm` (defined function MANY), then its callees in the order called.
         let path = std::fs::read_dir(&dir)
@@ -1024,17 +1026,12 @@ mod tests {
 
     #[test]
     fn decoding_ahead_takes_each_body_once_and_stays_near_the_first_calls() {
-        use crate::Engine;
-        let (bytes, _) = many_bodies();
-        let engine = Engine::default();
+        let engine = crate::Engine::default();
+        let (bytes, dir, _) = saved_many_bodies(&engine, "cache-ahead");
         let call = |module: &crate::Module, name: &str| call_export(&engine, module, name);
         let uncached = crate::Module::new(&engine, &bytes).unwrap();
         let (perm_result, one_result) = (call(&uncached, "perm"), call(&uncached, "one"));
-        let dir = fresh_dir("cache-ahead");
         let load = || crate::Module::with_code_cache(&engine, &bytes, &dir).unwrap();
-        let first = load();
-        assert_eq!(call(&first, "perm"), perm_result);
-        assert!(first.save_code_cache().unwrap());
 
         // Every body of the file counted once, whether the helper or the program decoded
         // it, and the same results; saving again finds nothing new.
