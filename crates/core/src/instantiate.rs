@@ -146,6 +146,7 @@ pub(crate) fn instantiate<T>(
             let mem_id = inst.memories[*memory as usize] as usize;
             let offset = eval_const(s, m, offset, &inst.globals, &inst.funcs) as u32 as usize;
             let bytes = m.data_bytes(seg);
+            s.memories[mem_id].populate(offset, bytes.len());
             let mem = s.memories[mem_id].data_mut();
             let dst = offset
                 .checked_add(bytes.len())

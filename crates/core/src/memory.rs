@@ -137,6 +137,35 @@ impl LinearMemory {
         unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.len) }
     }
 
+    /// Asks the kernel to allocate the pages of `[offset, offset + len)` now, for a large
+    /// range about to be written whole (a data segment).
+    ///
+    /// Performance: instantiating python.wasm copies its data segments (~3.5 MB) into
+    /// fresh pages, ~900 page faults, one per 4 KiB page; allocated in one call they are
+    /// not faults. A hint: a kernel without it leaves the copy to fault as before, and it
+    /// never changes what the memory holds (the pages are zero either way).
+    pub fn populate(&mut self, offset: usize, len: usize) {
+        #[cfg(target_os = "linux")]
+        if len >= 1 << 20 {
+            const PAGE: usize = 4096;
+            let end = offset.saturating_add(len).min(self.len) & !(PAGE - 1);
+            let start = offset.checked_next_multiple_of(PAGE).unwrap_or(usize::MAX);
+            if end > start {
+                // SAFETY: [start, end) lies inside the accessible part of the reservation,
+                // which this value owns (`&mut self`); the advice only allocates pages.
+                unsafe {
+                    libc::madvise(
+                        self.base.as_ptr().add(start).cast(),
+                        end - start,
+                        libc::MADV_POPULATE_WRITE,
+                    );
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (offset, len);
+    }
+
     /// The accessible bytes, mutably.
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`, and the exclusive borrow of `self` makes this the only
@@ -172,6 +201,25 @@ mod tests {
         assert_eq!(m.data()[3 * PAGE_SIZE - 1], 0);
         assert_eq!(m.grow(2), None, "beyond the maximum");
         assert_eq!(m.grow(0), Some(3));
+    }
+
+    #[test]
+    fn populating_keeps_contents_and_stays_inside() {
+        let mut m = LinearMemory::new(40, None).unwrap();
+        let len = m.len();
+        m.data_mut()[PAGE_SIZE + 3] = 9;
+        m.data_mut()[len - 1] = 7;
+        // Unaligned, over written and unwritten pages, past the end, and too small to do.
+        m.populate(PAGE_SIZE + 1, 2 << 20);
+        m.populate(len - (1 << 20) + 5, 4 << 20);
+        m.populate(usize::MAX - 10, 2 << 20);
+        m.populate(0, 100);
+        assert_eq!(m.data()[PAGE_SIZE + 3], 9);
+        assert_eq!(m.data()[len - 1], 7);
+        let zeros = m.data().iter().filter(|&&b| b == 0).count();
+        assert_eq!(zeros, len - 2, "nothing else changed");
+        m.data_mut()[2 * PAGE_SIZE] = 1;
+        assert_eq!(m.data()[2 * PAGE_SIZE], 1);
     }
 
     #[test]
