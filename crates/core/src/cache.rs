@@ -755,16 +755,9 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
     // allocate more than the entry's size.
     let mut ops = Vec::with_capacity(count.min(r.remaining() / 2));
     let check = Check {
-        verify: true,
+        module: Some(module),
         len: count,
         frame_size,
-        funcs: module.functions.len(),
-        globals: module.globals.len(),
-        tables: module.tables.len(),
-        types: module.types.len(),
-        elems: module.elements.len(),
-        datas: module.data.len(),
-        memory: !module.memories.is_empty(),
     };
     for i in 0..count {
         ops.push(Op::new(Instr::decode_checked(&mut r, &check, i)?));
@@ -805,29 +798,10 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
 mod tests {
     use super::*;
     use crate::file::SETTLED_FOR_TESTS;
-    use crate::instr::Entity;
+    use crate::instr::codec::names_exist;
     use crate::instr::{Bin, Reg};
     use crate::translate::verify;
     use wasmi_py_decode::Features;
-
-    /// Whether every entity `instr` names exists in `module` (what `Check` checks, said
-    /// again for the tests).
-    fn names_exist(instr: &Instr, module: &Module) -> bool {
-        let below = |i: u32, n: usize| (i as usize) < n;
-        let mut exist = true;
-        instr.for_each_entity(|entity| {
-            exist &= match entity {
-                Entity::Func(f) => below(f, module.functions.len()),
-                Entity::Global(g) => below(g, module.globals.len()),
-                Entity::Table(t) => below(u32::from(t), module.tables.len()),
-                Entity::Type(t) => below(t, module.types.len()),
-                Entity::Elem(e) => below(e, module.elements.len()),
-                Entity::Data(d) => below(d, module.data.len()),
-                Entity::Memory => !module.memories.is_empty(),
-            }
-        });
-        exist
-    }
 
     fn module(text: &str) -> Module {
         let buf = wast::parser::ParseBuffer::new(text).unwrap();

@@ -1039,61 +1039,53 @@ pub(crate) mod codec {
     /// (`translate::check_instr`), and that every module entity it names exists (the
     /// interpreter indexes the instance's lists with them). The body-level rule (it ends
     /// in a terminal instruction) is the caller's.
-    pub(crate) struct Check {
-        /// False: anything is accepted (encoding round trips in tests).
-        pub(crate) verify: bool,
+    pub(crate) struct Check<'a> {
+        /// The module the body belongs to; `None`: anything is accepted (encoding round
+        /// trips in tests).
+        pub(crate) module: Option<&'a wasmi_py_decode::Module>,
         /// Instructions in the body and slots in its frame.
         pub(crate) len: usize,
         pub(crate) frame_size: usize,
-        /// How many functions, globals, tables, types, element and data segments the
-        /// module has, and whether it has a memory.
-        pub(crate) funcs: usize,
-        pub(crate) globals: usize,
-        pub(crate) tables: usize,
-        pub(crate) types: usize,
-        pub(crate) elems: usize,
-        pub(crate) datas: usize,
-        pub(crate) memory: bool,
     }
 
-    impl Check {
+    impl Check<'_> {
         /// Accepts anything.
         #[cfg(test)]
         pub(crate) const ANYTHING: Self = Self {
-            verify: false,
+            module: None,
             len: 0,
             frame_size: 0,
-            funcs: 0,
-            globals: 0,
-            tables: 0,
-            types: 0,
-            elems: 0,
-            datas: 0,
-            memory: false,
         };
 
         /// `instr` if, as the instruction at `index`, it passes the check.
         #[inline(always)]
         pub(crate) fn accept(&self, instr: Instr, index: usize) -> Option<Instr> {
-            if !self.verify {
+            let Some(module) = self.module else {
                 return Some(instr);
-            }
+            };
             crate::translate::check_instr(&instr, index, self.len, self.frame_size).ok()?;
-            let below = |i: u32, n: usize| (i as usize) < n;
-            let mut exist = true;
-            instr.for_each_entity(|entity| {
-                exist &= match entity {
-                    Entity::Func(f) => below(f, self.funcs),
-                    Entity::Global(g) => below(g, self.globals),
-                    Entity::Table(t) => below(u32::from(t), self.tables),
-                    Entity::Type(t) => below(t, self.types),
-                    Entity::Elem(e) => below(e, self.elems),
-                    Entity::Data(d) => below(d, self.datas),
-                    Entity::Memory => self.memory,
-                }
-            });
-            exist.then_some(instr)
+            names_exist(&instr, module).then_some(instr)
         }
+    }
+
+    /// Whether every entity `instr` names exists in `module` (the interpreter indexes
+    /// the instance's lists with them).
+    #[inline(always)] // see `translate::check_instr`
+    pub(crate) fn names_exist(instr: &Instr, module: &wasmi_py_decode::Module) -> bool {
+        let below = |i: u32, n: usize| (i as usize) < n;
+        let mut exist = true;
+        instr.for_each_entity(|entity| {
+            exist &= match entity {
+                Entity::Func(f) => below(f, module.functions.len()),
+                Entity::Global(g) => below(g, module.globals.len()),
+                Entity::Table(t) => below(u32::from(t), module.tables.len()),
+                Entity::Type(t) => below(t, module.types.len()),
+                Entity::Elem(e) => below(e, module.elements.len()),
+                Entity::Data(d) => below(d, module.data.len()),
+                Entity::Memory => !module.memories.is_empty(),
+            }
+        });
+        exist
     }
 
     /// Reads fields from a byte slice, front to back.
