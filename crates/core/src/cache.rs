@@ -116,10 +116,9 @@ pub(crate) struct ModuleCache {
     /// Serialises saves of this module within the process.
     saving: Mutex<()>,
     /// The defined functions called, in the order of their first calls: the order of the
-    /// payload when saving (see [`CacheFile::with_entry`]).
+    /// payload when saving (see [`CacheFile::with_entry`]); how many there are paces
+    /// decoding ahead.
     first_used: Mutex<Vec<u32>>,
-    /// First calls so far (see [`ModuleCache::note_call`]), which pace decoding ahead.
-    calls: AtomicUsize,
     /// The thread decoding ahead, if there is one, and how many first calls it waits for
     /// before it goes on (`usize::MAX`: not waiting).
     ahead: OnceLock<std::thread::Thread>,
@@ -239,7 +238,6 @@ impl ModuleCache {
             misses: AtomicUsize::new(0),
             saving: Mutex::new(()),
             first_used: Mutex::default(),
-            calls: AtomicUsize::new(0),
             ahead: OnceLock::new(),
             wake_at: AtomicUsize::new(usize::MAX),
         }
@@ -302,20 +300,28 @@ impl ModuleCache {
     /// order of first use, and the pace of decoding ahead (waking the thread that does
     /// it when it waits for this many calls).
     pub(crate) fn note_call(&self, defined: u32) {
-        self.first_used
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(defined);
-        // SeqCst here and in `ahead_step`: the count and the waiting mark are written by
-        // one thread and read by the other, and each must see the other's write (a
-        // store and a later load of another location may otherwise be reordered).
-        let calls = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        if calls >= self.wake_at.load(Ordering::SeqCst) {
+        let calls = {
+            let mut first_used = self.first_used.lock().unwrap_or_else(|e| e.into_inner());
+            first_used.push(defined);
+            first_used.len()
+        };
+        // Read after the lock is released: a mark the helper set before it last took the
+        // lock is seen here, and a call pushed before that is seen there (`calls`).
+        if calls >= self.wake_at.load(Ordering::Relaxed) {
             self.wake_at.store(usize::MAX, Ordering::Relaxed);
             if let Some(thread) = self.ahead.get() {
                 thread.unpark();
             }
         }
+    }
+
+    /// First calls so far (taking the lock `note_call` pushes under, which orders this
+    /// read after the helper's store of `wake_at` and the pushes before it).
+    fn calls(&self) -> usize {
+        self.first_used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     /// Names the thread that decodes ahead (see [`ModuleCache::ahead_step`]).
@@ -339,12 +345,12 @@ impl ModuleCache {
         if file.file.is_none() || state.next >= file.order.len() {
             return Step::Done;
         }
-        let allowed = (self.calls.load(Ordering::SeqCst) + AHEAD).min(file.order.len());
+        let allowed = (self.calls() + AHEAD).min(file.order.len());
         if state.next >= allowed {
             let at = state.next - AHEAD / 2;
-            self.wake_at.store(at, Ordering::SeqCst);
-            // A call counted before the store above would not have woken the thread.
-            if self.calls.load(Ordering::SeqCst) >= at {
+            self.wake_at.store(at, Ordering::Relaxed);
+            // A call pushed before the store above did not see it (see `note_call`).
+            if self.calls() >= at {
                 self.wake_at.store(usize::MAX, Ordering::Relaxed);
                 return Step::Worked;
             }
