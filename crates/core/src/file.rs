@@ -74,48 +74,18 @@ fn read_exactly(file: &mut File, len: u64) -> io::Result<Option<Arc<[u8]>>> {
     // SAFETY: the slice is zeroed, and all-zero bytes are valid `u8`s.
     let mut bytes: Arc<[u8]> = unsafe { bytes.assume_init() };
     let buf = Arc::get_mut(&mut bytes).expect("a fresh Arc is unique");
-    prefault(buf);
+    // Performance: reading python.wasm into fresh memory took ~1,700 page faults (one
+    // per 4 KiB page the read copied into), a third of all those of a cold `wasmi-py run
+    // -c pass`; with huge pages (where the system allows them on request, as Debian's
+    // default does) and the pages allocated in one call, 2-3 (`perf stat`: 4,670 -> 2,970
+    // faults; start-up 0.978 / 0.981 of before).
+    crate::memory::prefault(buf, true);
     match file.read_exact(buf) {
         Ok(()) if file.read(&mut [0u8; 1])? == 0 => Ok(Some(bytes)),
         Ok(()) => Ok(None),
         Err(e) if e.kind() == ErrorKind::UnexpectedEof => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-/// Asks the kernel to back `buf` (fresh, untouched memory about to be filled) with huge
-/// pages where it can, and to allocate its pages now.
-///
-/// Performance: reading python.wasm into fresh memory took ~1,700 page faults (one per
-/// 4 KiB page the read copied into), a third of all those of a cold `wasmi-py run -c
-/// pass`; with huge pages (where the system allows them on request, as Debian's default
-/// does) and the pages allocated in one call, 2-3 (`perf stat`: 4,670 -> 2,970 faults;
-/// start-up 0.978 / 0.981 of before). Both requests are hints: a kernel without them
-/// fails the call and the read faults its pages in as before. The same advice for linear
-/// memory saved a further ~1,100 faults but measured level (start-up 0.995 / 1.010,
-/// workloads 0.99-1.005) for 5.5 MiB more peak RSS, so it is not taken.
-fn prefault(buf: &mut [u8]) {
-    // Only for large buffers (python.wasm): a small one shares its pages with other
-    // allocations, and its few faults cost less than the calls.
-    #[cfg(target_os = "linux")]
-    if buf.len() >= 1 << 20 {
-        const PAGE: usize = 4096;
-        let addr = buf.as_mut_ptr() as usize;
-        let start = addr.next_multiple_of(PAGE);
-        let end = (addr + buf.len()) & !(PAGE - 1);
-        if end > start {
-            let (ptr, len) = (start as *mut libc::c_void, end - start);
-            // SAFETY: [start, end) lies inside `buf`, memory this function has exclusive
-            // use of; neither advice changes what the memory holds (both only decide how
-            // it is backed), and a failed call changes nothing.
-            unsafe {
-                libc::madvise(ptr, len, libc::MADV_HUGEPAGE);
-                libc::madvise(ptr, len, libc::MADV_POPULATE_WRITE);
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = buf;
 }
 
 /// What identifies a file's contents without reading them: device, inode, size, and the
