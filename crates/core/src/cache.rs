@@ -10,63 +10,64 @@
 //!
 //! **Which file.** `DIR/<sha256 of the module bytes>-<build key>.code`. The build key
 //! hashes the enabled features and `WASMI_PY_CODE_STAMP`, a hash of the decoder's,
-//! validator's and translator's sources computed by `build.rs`: a file written by any
-//! other build is never read (it would hold another translator's output). It is not
-//! deleted either (two builds used in turn would evict each other's files on every run):
-//! unused files go when the directory outgrows its limit (below). The SHA-256 makes the file name a commitment to the module: a
-//! module cannot be made to find another module's code (a 64-bit hash could be collided on
-//! purpose, and a module run in the sandbox could then plant code for a module run later).
+//! validator's and translator's sources computed by `build.rs`: a file written by any other
+//! build is never read (it would hold another translator's output). It is not deleted
+//! either (two builds used in turn would evict each other's files on every run): unused
+//! files go when the directory outgrows its limit (below). The SHA-256 makes the file name
+//! a commitment to the module: a module cannot be made to find another module's code (a
+//! 64-bit hash could be collided on purpose, and a module run in the sandbox could then
+//! plant code for a module run later).
 //!
 //! **Nothing read is trusted.** Every entry carries a checksum, so a damaged or truncated
-//! file is noticed, not run. Beyond that (a file forged on purpose by someone who can
-//! write to the user's cache), a body is decoded field by field (no transmutes:
+//! file is noticed, not run. Beyond that (a file forged on purpose by someone who can write
+//! to the user's cache), a body is decoded field by field (no transmutes:
 //! [`crate::instr::codec`]), its frame layout checked against the function's type, its
 //! bytecode checked as [`verify`](crate::translate::verify) checks fresh translations
 //! (every slot inside the frame, every jump inside the code: the same
 //! `translate::check_instr`, applied to each instruction as it is decoded), and every
-//! function, global, table, type, segment and memory it names checked to exist: the interpreter's unchecked accesses (slots,
-//! jumps) stay in bounds, so a forged file cannot cause undefined behaviour. It can make
-//! the module it names misbehave like any wrongly translated code: wrong results, a loop,
-//! or a value of the wrong type reaching one of the checked lookups (a table entry
-//! forged as a function reference, host arguments past the value stack), which abort the
-//! process. Making that impossible would mean validating the body again, the work the
-//! cache saves; the checksums make it a matter of deliberate forgery by someone who can
-//! already write the user's files. A body that fails any check is translated instead.
+//! function, global, table, type, segment and memory it names checked to exist: the
+//! interpreter's unchecked accesses (slots, jumps) stay in bounds, so a forged file cannot
+//! cause undefined behaviour. It can make the module it names misbehave like any wrongly
+//! translated code: wrong results, a loop, or a value of the wrong type reaching one of the
+//! checked lookups (a table entry forged as a function reference, host arguments past the
+//! value stack), which abort the process. Making that impossible would mean validating the
+//! body again, the work the cache saves; the checksums make it a matter of deliberate
+//! forgery by someone who can already write the user's files. A body that fails any check
+//! is translated instead.
 //!
 //! **Format** (little-endian): the magic `WPYCODE1`, the module's SHA-256 (32 bytes), the
 //! build key (8), the entry count `n` (u32), `n` index entries (defined-function index,
-//! offset into the payload, length: u32 each; the [`checksum`]: u64), then the
-//! payload (entries in any order). An entry is `num_params`, `num_locals`, `frame_size`, `num_consts` (u32 each),
-//! the constants (u64 each), the instruction count (u32), the instructions
-//! ([`Instr::encode`]), the count of inlined ranges (u32) and the ranges (`start`, `end`,
-//! module function index: u32 each; see `crate::inline`).
+//! offset into the payload, length: u32 each; the [`checksum`]: u64), then the payload
+//! (entries in any order). An entry is `num_params`, `num_locals`, `frame_size`,
+//! `num_consts` (u32 each), the constants (u64 each), the instruction count (u32), the
+//! instructions ([`Instr::encode`]), the count of inlined ranges (u32) and the ranges
+//! (`start`, `end`, module function index: u32 each; see `crate::inline`).
 //!
 //! **The module's hash.** The SHA-256 of python.wasm takes ~3.5 ms (7 MB), so it is
 //! computed on a helper thread while the module is decoded and instantiated, and the first
 //! lookup waits for it. That thread often had not finished when the first function was
 //! called (0-4 ms of waiting, ~2 ms on average, measured in `wasmi-py run -c pass`), so for
-//! a module loaded from a file ([`Module::from_file`](crate::Module::from_file)) the hash is
-//! also remembered: `DIR/<hash of the stamp>.id` holds the file's
-//! [`FileStamp`] (device, inode, size, modification and status-change times, taken only
-//! once the file has been left alone for two seconds) and the module's SHA-256, written
-//! when the cache is saved. A load whose file has the same stamp takes the hash from there
-//! and hashes nothing (cold `-c pass` 88.6 -> 82.9 ms). Rewriting the file changes its
-//! status-change time, which no one but the clock's owner can set back, so a rewritten
-//! module is hashed afresh; a forged `.id` file is as bad as a forged cache file, no worse
-//! (see below).
+//! a module loaded from a file ([`Module::from_file`](crate::Module::from_file)) the hash
+//! is also remembered: `DIR/<hash of the stamp>.id` holds the file's [`FileStamp`] (device,
+//! inode, size, modification and status-change times, taken only once the file has been
+//! left alone for two seconds) and the module's SHA-256, written when the cache is saved. A
+//! load whose file has the same stamp takes the hash from there and hashes nothing (cold
+//! `-c pass` 88.6 -> 82.9 ms). Rewriting the file changes its status-change time, which no
+//! one but the clock's owner can set back, so a rewritten module is hashed afresh; a forged
+//! `.id` file is as bad as a forged cache file, no worse (see below).
 //!
 //! **Reading and writing.** The first lookup reads the file's header and index. A body is
 //! read on the function's first call, so memory holds only what runs. Saving writes the
-//! union of what the file held and what was translated, the bodies in the order this
-//! run first called them (then the others), so that a run, which starts as the saving run
-//! did, finds its bodies one after another in the file and reads them ahead
+//! union of what the file held and what was translated, the bodies in the order this run
+//! first called them (then the others), so that a run, which starts as the saving run did,
+//! finds its bodies one after another in the file and reads them ahead
 //! (`CacheFile::with_entry`: 39 reads instead of 1,842 for `-c pass`). With
-//! `Config::decode_ahead` (the default) a helper thread decodes the bodies in that order
-//! a little ahead of the program's first calls (at most [`AHEAD`] bodies beyond them), so
-//! the interpreting thread mostly finds them ready (`ModuleCache::ahead_step`). It writes a
-//! temporary file, then renames it over the old one: a reader sees the old file or the new one, concurrent writers lose each other's
-//! additions but never corrupt the file. The directory is kept under 512 MiB by deleting
-//! the least recently used files when saving.
+//! `Config::decode_ahead` (the default) a helper thread decodes the bodies in that order a
+//! little ahead of the program's first calls (at most [`AHEAD`] bodies beyond them), so the
+//! interpreting thread mostly finds them ready (`ModuleCache::ahead_step`). It writes a
+//! temporary file, then renames it over the old one: a reader sees the old file or the new
+//! one, concurrent writers lose each other's additions but never corrupt the file. The
+//! directory is kept under 512 MiB by deleting the least recently used files when saving.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -201,7 +202,7 @@ pub(crate) struct Ahead {
 pub(crate) enum Step {
     /// Some bodies (or none that were needed): step again.
     Worked,
-    /// Enough ahead: park until woken (or a while).
+    /// Enough ahead: park until a first call or the module's drop wakes it.
     Wait,
     /// The file holds no more.
     Done,

@@ -141,7 +141,7 @@ impl LinearMemory {
     /// memory reaches) now, for a large range about to be written whole (a data segment).
     ///
     /// Performance: instantiating python.wasm copies its 2.65 MB data segment into fresh
-    /// pages, a page fault per 4 KiB page; allocated in one call (see [`prefault`]) they
+    /// pages, a page fault per 4 KiB page; allocated in one call (`memory::prefault`) they
     /// are not faults (`wasmi-py run -c pass` 0.976-0.983 in four A/Bs). No huge pages:
     /// for all of linear memory they measured level for 5.5 MiB more peak RSS.
     pub fn populate(&mut self, offset: usize, len: usize) {
