@@ -415,6 +415,7 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
     }
     // Best effort: a cache that cannot be written only means translating next time.
     let _ = runtime.save_code_cache();
+    crate::release_at_exit((python, runtime));
     status
 }
 

@@ -189,5 +189,6 @@ pub fn run_cmd(args: &[String]) -> ExitCode {
     }
     // Best effort: a cache that cannot be written only means translating next time.
     let _ = module.save_code_cache();
+    crate::release_at_exit((store, linker, instance, module));
     status
 }

@@ -33,6 +33,10 @@ pub use store::{
 pub use translate::{translate, CompiledFunc};
 pub use trap::{BacktraceFrame, Trap, TrapCode, TrapReason};
 pub use value::{ExternRef, Val, ValType};
+/// Whether this build counts dispatches (the `op-stats` feature, `scripts/op-stats.sh`): a
+/// store of such a build writes its report when it is dropped, so an embedder that skips
+/// dropping at exit (the CLI does) must drop it after all.
+pub const OP_STATS: bool = cfg!(feature = "op-stats");
 /// The decoder (module IR: imports, exports, names, …) for embedders that inspect modules.
 pub use wasmi_py_decode as decode;
 pub use wasmi_py_decode::{Features, FuncType, GlobalType, Limits, MemoryType, RefType, TableType};
