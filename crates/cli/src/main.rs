@@ -127,7 +127,7 @@ fn validate_file(path: &str, features: Features, lazy: bool) -> Result<(), Strin
         for index in 0..module.num_defined_functions() {
             validator.validate_function(&module, index).map_err(|e| {
                 let func = module.num_imported_functions + index;
-                match module.names.function(func) {
+                match module.names().function(func) {
                     Some(name) => e.context(format_args!("in function {func} `{name}`")),
                     None => e.context(format_args!("in function {func}")),
                 }

@@ -644,7 +644,7 @@ impl StoreInner {
         };
         let module = &self.instances[instance as usize].module.module;
         let index = module.num_imported_functions + defined;
-        Some((index, module.names.function(index)))
+        Some((index, module.names().function(index)))
     }
 
     pub(crate) fn intern_type(&mut self, ty: &FuncType) -> u32 {
