@@ -973,6 +973,8 @@ fn py_engine() -> py::Engine {
     py::Engine::new(py::Config {
         features: py_features(),
         lazy: false,
+        // Compared with inlining, as `wasmi-py run` translates (it has a code cache).
+        inline: py::Inline::Always,
         ..py::Config::default()
     })
 }

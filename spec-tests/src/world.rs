@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use wasmi_py_core::{
-    Config, Engine, Error, ExternRef, Func, FuncType, Global, GlobalType, Instance, Limits, Linker,
-    Memory, MemoryType, Module, RefType, Store, Table, TableType, Trap, Val, ValType,
+    Config, Engine, Error, ExternRef, Func, FuncType, Global, GlobalType, Inline, Instance, Limits,
+    Linker, Memory, MemoryType, Module, RefType, Store, Table, TableType, Trap, Val, ValType,
 };
 use wasmi_py_decode::Features;
 use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
@@ -34,7 +34,9 @@ impl World {
             // Small enough that infinite recursion exhausts quickly.
             max_call_depth: 20_000,
             max_value_slots: 1 << 22,
-            inline: true,
+            // Every module: the suites and regressions exercise inlining (they run without a
+            // code cache).
+            inline: Inline::Always,
             // Eager: no code cache, nothing to decode ahead.
             decode_ahead: false,
         });

@@ -86,7 +86,7 @@ use crate::file::FileStamp;
 use crate::inline::Inlined;
 use crate::instr::codec::{Check, Field, Reader};
 use crate::instr::Instr;
-use crate::store::Config;
+use crate::store::{Config, Inline};
 use crate::translate::{check_end, CompiledFunc, MAX_FRAME_SLOTS};
 
 const MAGIC: &[u8; 8] = b"WPYCODE1";
@@ -701,7 +701,16 @@ pub(crate) fn round_trip(module: &Module, defined: u32, func: &CompiledFunc) -> 
 fn build_key(config: &Config) -> u64 {
     let digest = Sha256::new()
         .chain_update(CODE_STAMP.as_bytes())
-        .chain_update(format!("{:?} inline={}", config.features, config.inline).as_bytes())
+        // A module with a cache inlines unless inlining is off (`Inline::WithCodeCache` and
+        // `Always` make the same code then).
+        .chain_update(
+            format!(
+                "{:?} inline={}",
+                config.features,
+                config.inline != Inline::Never
+            )
+            .as_bytes(),
+        )
         .finalize();
     let mut key = [0u8; 8];
     key.copy_from_slice(&digest[..8]);

@@ -155,7 +155,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::{Config, Engine, Linker, Module, Store, Val};
+    use crate::{Config, Engine, Inline, Linker, Module, Store, Val};
 
     /// `text` loaded eagerly (every function translated at load, in index order: callees
     /// defined before their callers are translated first, and so inlined).
@@ -170,7 +170,11 @@ mod tests {
             .encode()
             .unwrap();
         let engine = Engine::new(Config {
-            inline,
+            inline: if inline {
+                Inline::Always
+            } else {
+                Inline::Never
+            },
             lazy,
             ..Config::default()
         });
@@ -214,6 +218,46 @@ mod tests {
         let big = "(local.set 0 (i32.mul (local.get 0) (i32.const 3)))".repeat(MAX_OPS);
         let long = "i32.eqz ".repeat(MAX_OPS + 1);
         CALLS.replace("BIG", &big).replace("LONG", &long)
+    }
+
+    #[test]
+    fn by_default_only_modules_with_a_code_cache_inline() {
+        let buf = wast::parser::ParseBuffer::new(
+            r#"(module
+              (func $small (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+              (func (export "caller") (param i32) (result i32) (call $small (local.get 0))))"#,
+        )
+        .unwrap();
+        let bytes = wast::parser::parse::<wast::Wat>(&buf)
+            .unwrap()
+            .encode()
+            .unwrap();
+        let dir =
+            std::env::temp_dir().join(format!("wasmi-py-inline-policy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // Whether `caller` (defined function 1) inlined `$small`, loaded eagerly (callees
+        // first) under each policy, with and without a code cache.
+        let inlines = |inline: Inline, cached: bool| {
+            let engine = Engine::new(Config {
+                inline,
+                lazy: false,
+                ..Config::default()
+            });
+            let m = if cached {
+                Module::with_code_cache(&engine, &bytes, &dir).unwrap()
+            } else {
+                Module::new(&engine, &bytes).unwrap()
+            };
+            !code(&m, 1).0.inlined.is_empty()
+        };
+        assert_eq!(Config::default().inline, Inline::WithCodeCache);
+        assert!(!inlines(Inline::WithCodeCache, false));
+        assert!(inlines(Inline::WithCodeCache, true));
+        assert!(inlines(Inline::Always, false));
+        assert!(inlines(Inline::Always, true));
+        assert!(!inlines(Inline::Never, false));
+        assert!(!inlines(Inline::Never, true));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

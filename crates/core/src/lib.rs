@@ -27,8 +27,8 @@ pub use cache::CodeCacheStats;
 pub use file::ModuleFile;
 pub use profile::{FunctionTime, Profile};
 pub use store::{
-    Caller, Config, Engine, Error, Extern, Func, Global, HostFn, Instance, Linker, Memory, Module,
-    Store, Table,
+    Caller, Config, Engine, Error, Extern, Func, Global, HostFn, Inline, Instance, Linker, Memory,
+    Module, Store, Table,
 };
 pub use translate::{translate, CompiledFunc};
 pub use trap::{BacktraceFrame, Trap, TrapCode, TrapReason};

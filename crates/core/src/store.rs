@@ -33,10 +33,10 @@ pub struct Config {
     pub max_value_slots: usize,
     /// Validate and translate each function on its first call (true) or all at load (false).
     pub lazy: bool,
-    /// Copy the bodies of small callees into their callers when translating (see
+    /// When to copy the bodies of small callees into their callers when translating (see
     /// `src/inline.rs`): no call overhead for them, at the price of fuel and the call-depth
     /// limit not counting those calls. Backtraces and profiles still show their frames.
-    pub inline: bool,
+    pub inline: Inline,
     /// For a lazy module with a code cache: a helper thread decodes the cached bodies, in
     /// the order in which the run that saved them first called them, a little ahead of
     /// the program's own first calls, which then find them decoded (see
@@ -46,6 +46,25 @@ pub struct Config {
     pub decode_ahead: bool,
 }
 
+/// When translation inlines small callees ([`Config::inline`]).
+///
+/// Performance: inlining makes more code (python.wasm's translated bodies +40%), which is
+/// translation work: without a code cache a CPython start-up (`-c pass`) was 5% slower
+/// with it and the workloads level (regex 1.04 and nbody 1.02 slower without it, json,
+/// objects, generators 0.99-0.995; A/B, 7 runs each, 2026-11-25). With a code cache the
+/// code is translated once and loaded after that, and inlining is a gain (regex 0.94,
+/// nbody and generators 0.97 when it was added). Hence the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inline {
+    /// Never.
+    Never,
+    /// For modules with a code cache ([`Module::with_code_cache`], [`Module::from_file`]
+    /// with a cache directory), whose translations are kept: the default.
+    WithCodeCache,
+    /// For every module.
+    Always,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -53,7 +72,7 @@ impl Default for Config {
             max_call_depth: 100_000,
             max_value_slots: 8 << 20,
             lazy: true,
-            inline: true,
+            inline: Inline::WithCodeCache,
             decode_ahead: true,
         }
     }
@@ -127,7 +146,8 @@ pub(crate) struct ModuleInner {
     compiled: Box<[CompiledSlot]>,
     /// Where translated bodies are looked up before translating, if anywhere.
     pub(crate) cache: Option<ModuleCache>,
-    /// Whether translation inlines small callees ([`Config::inline`]).
+    /// Whether translation inlines small callees ([`Config::inline`], decided for this
+    /// module).
     inline: bool,
 }
 
@@ -269,12 +289,17 @@ impl Module {
         let compiled = (0..module.num_defined_functions())
             .map(|_| OnceLock::new())
             .collect();
+        let inline = match engine.config.inline {
+            Inline::Never => false,
+            Inline::WithCodeCache => cache.is_some(),
+            Inline::Always => true,
+        };
         let inner = Arc::new(ModuleInner {
             module,
             refs,
             compiled,
             cache,
-            inline: engine.config.inline,
+            inline,
         });
         if !engine.config.lazy {
             for i in 0..inner.module.num_defined_functions() {
