@@ -1135,9 +1135,15 @@ mod tests {
     fn forged_entries_are_refused() {
         let m = module(ADD);
         let ret = Instr::Return1 { src: 2 };
+        // The `Return`'s tag, after the four frame fields and the instruction count (this
+        // test once replaced the entry's last two bytes, which were the inlined-range
+        // count's, so it was refused for a count past the end, not for the tag).
         let mut unknown_tag = entry(2, 0, 3, &[], &[Instr::Return]);
-        let n = unknown_tag.len();
-        unknown_tag[n - 2..].copy_from_slice(&u16::MAX.to_le_bytes());
+        let tag_at = 5 * 4;
+        let mut ret_bytes = Vec::new();
+        Instr::Return.encode(&mut ret_bytes);
+        assert_eq!(unknown_tag[tag_at..tag_at + 2], ret_bytes[..]);
+        unknown_tag[tag_at..tag_at + 2].copy_from_slice(&u16::MAX.to_le_bytes());
         let refused = [
             // The frame does not match the function's type.
             entry(1, 0, 3, &[], &[add(2, 0, 1), ret]),
