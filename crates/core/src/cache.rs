@@ -41,7 +41,8 @@
 //! (entries in any order). An entry is `num_params`, `num_locals`, `frame_size`,
 //! `num_consts` (u32 each), the constants (u64 each), the instruction count (u32), the
 //! instructions ([`Instr::encode`]), the count of inlined ranges (u32) and the ranges
-//! (`start`, `end`, module function index: u32 each; see `crate::inline`).
+//! (`start`, `end`, module function index: u32 each; see `crate::inline`), and the mask
+//! of parameters the code writes (u64, [`CompiledFunc::params_written`]).
 //!
 //! **The module's hash.** The SHA-256 of python.wasm takes ~3.5 ms (7 MB), so it is
 //! computed on a helper thread while the module is decoded and instantiated, and the first
@@ -743,6 +744,7 @@ fn encode_entry(func: &CompiledFunc, out: &mut Vec<u8>) {
             n.put(out);
         }
     }
+    func.params_written.put(out);
 }
 
 /// Decodes and checks one entry (see the module docs): `None` unless it is a body that
@@ -796,6 +798,9 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
         }
         inlined.push(Inlined { start, end, func });
     }
+    // Which parameters the code writes decides how inlining reads them (never memory
+    // safety: a wrong mask makes wrong results, as a forged instruction would).
+    let params_written = u64::get(&mut r)?;
     if r.remaining() != 0 {
         return None;
     }
@@ -807,6 +812,7 @@ fn decode_entry(bytes: &[u8], module: &Module, defined: u32) -> Option<CompiledF
         num_locals,
         frame_size,
         inlined: inlined.into_boxed_slice(),
+        params_written,
     })
 }
 

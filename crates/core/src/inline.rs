@@ -221,6 +221,50 @@ mod tests {
     }
 
     #[test]
+    fn parameters_never_written_are_read_from_the_arguments() {
+        let m = module(
+            r#"(module
+              (func $sub (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
+              (func $bump (param i32) (result i32)
+                (local.set 0 (i32.add (local.get 0) (i32.const 1))) (local.get 0))
+              (func (export "reads") (param i32 i32) (result i32)
+                (call $sub (local.get 1) (local.get 0)))
+              (func (export "writes") (param i32) (result i32)
+                (call $bump (local.get 0))))"#,
+            true,
+        );
+        let (bump, _) = code(&m, 1);
+        assert!(bump.writes_param(0));
+        let (sub, _) = code(&m, 0);
+        assert!(!sub.writes_param(0) && !sub.writes_param(1) && sub.writes_param(64));
+        // `$sub` inlined: one subtraction of the caller's own locals, no copies.
+        let (reads, _) = code(&m, 2);
+        assert_eq!(reads.inlined.len(), 1);
+        let subs: Vec<Instr> = reads
+            .instrs()
+            .iter()
+            .copied()
+            .filter(|i| !matches!(i, Instr::Return1 { .. }))
+            .collect();
+        assert!(
+            matches!(
+                subs[..],
+                [Instr::I32Sub(crate::instr::Bin { lhs: 1, rhs: 0, .. })]
+            ),
+            "{:?}",
+            reads.instrs()
+        );
+        // `$bump` writes its parameter: the argument is copied into the callee's slot.
+        let (writes, _) = code(&m, 3);
+        assert_eq!(writes.inlined.len(), 1);
+        assert!(
+            matches!(writes.instrs()[0], Instr::Copy { src: 0, .. }),
+            "{:?}",
+            writes.instrs()
+        );
+    }
+
+    #[test]
     fn by_default_only_modules_with_a_code_cache_inline() {
         let buf = wast::parser::ParseBuffer::new(
             r#"(module

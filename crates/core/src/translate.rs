@@ -57,9 +57,20 @@ pub struct CompiledFunc {
     /// The op ranges that are inlined bodies of other functions (`crate::inline`), in
     /// order; empty for a plain translation.
     pub(crate) inlined: Box<[Inlined]>,
+    /// Bit `i`: the function's own code writes parameter `i` (a `local.set` or
+    /// `local.tee` of it). Where the function is inlined, a parameter it never writes is
+    /// read from the caller's argument (a local or constant) instead of a copy of it (see
+    /// [`CompiledFunc::writes_param`]).
+    pub(crate) params_written: u64,
 }
 
 impl CompiledFunc {
+    /// Whether the function's code may write parameter `i` (parameters from the 64th on
+    /// always count as written).
+    pub(crate) fn writes_param(&self, i: usize) -> bool {
+        i >= 64 || self.params_written & (1 << i) != 0
+    }
+
     /// A function from its verified bytecode (see [`verify`]) and frame layout: `consts`
     /// are the values of the constant slots, which follow the params and the declared
     /// locals. Callers check `num_params + num_locals + consts.len() <= frame_size`.
@@ -82,6 +93,8 @@ impl CompiledFunc {
             num_locals,
             frame_size,
             inlined: Box::default(),
+            // Unknown: as if every parameter were written.
+            params_written: u64::MAX,
         }
     }
 
@@ -186,6 +199,12 @@ struct Translator<'a> {
     inlined: Vec<Inlined>,
     /// Ops inlining may still add.
     inline_budget: usize,
+    /// See [`CompiledFunc::params_written`].
+    params_written: u64,
+    num_params: usize,
+    /// Reused by [`Translator::inline_call`]: where each parameter of the callee is read
+    /// (`None`: its own slot, where the argument was copied).
+    inline_args: Vec<Option<Reg>>,
 }
 
 /// Buffers a translation works in, kept per thread and reused (cleared) by the next one:
@@ -311,6 +330,9 @@ fn translate_with(
         inline,
         inlined: Vec::new(),
         inline_budget: body_bytes.max(inline::MIN_GROWTH_BUDGET),
+        params_written: 0,
+        num_params,
+        inline_args: Vec::new(),
     };
     t.instrs.clear();
     t.stack.clear();
@@ -395,6 +417,7 @@ impl Translator<'_> {
             frame_size,
         );
         code.inlined = std::mem::take(&mut self.inlined).into_boxed_slice();
+        code.params_written = self.params_written;
         Ok(code)
     }
 }
@@ -1365,6 +1388,22 @@ impl Translator<'_> {
         }
         self.inline_budget -= added;
         self.max_height = self.max_height.max(position + c.frame_size);
+        // The arguments, on the stack from `position` on: a parameter the callee never
+        // writes is read where its argument is, if that is a local of this function or a
+        // constant (inlined code writes neither: only its own slots, from `base` on);
+        // the others are copied into the callee's parameter slots, as for a call.
+        let mut args = std::mem::take(&mut self.inline_args);
+        args.clear();
+        for i in 0..c.num_params {
+            let opd = self.stack[position + i];
+            if opd.kind != Kind::Temp && !c.writes_param(i) {
+                args.push(Some(opd.reg));
+            } else {
+                self.materialize(position + i);
+                args.push(None);
+            }
+        }
+        self.stack.truncate(position);
         let mut consts = Vec::with_capacity(c.num_consts);
         for &value in &c.consts[..c.num_consts] {
             consts.push(PROVISIONAL_TOP - self.constant(value)?);
@@ -1382,6 +1421,9 @@ impl Translator<'_> {
         let base = self.temp_base + position;
         let first_const = c.num_params + c.num_locals;
         let slot = |r: Reg| -> Reg {
+            if let Some(&Some(arg)) = args.get(usize::from(r)) {
+                return arg;
+            }
             match usize::from(r).checked_sub(first_const) {
                 Some(k) if k < c.num_consts => consts[k],
                 _ => (base + usize::from(r)) as Reg,
@@ -1436,6 +1478,7 @@ impl Translator<'_> {
             self.instrs.push(instr);
         }
         debug_assert_eq!(self.instrs.len(), end);
+        self.inline_args = args;
         self.label();
         self.inlined.push(Inlined {
             start: start as u32,
@@ -1804,20 +1847,20 @@ impl Translator<'_> {
                     .func_type(function_index)
                     .expect("validated call target");
                 let (np, nr) = (ty.params().len(), ty.results().len());
-                self.materialize_top(np);
                 let position = self.stack.len() - np;
-                let base = self.temp(position);
-                self.stack.truncate(position);
-                let call = Instr::Call {
-                    func: function_index,
-                    base,
-                    result: base,
-                };
                 if self.inline_call(function_index, position)? {
                     for _ in 0..nr {
                         self.push_temp();
                     }
                 } else {
+                    self.materialize_top(np);
+                    let base = self.temp(position);
+                    self.stack.truncate(position);
+                    let call = Instr::Call {
+                        func: function_index,
+                        base,
+                        result: base,
+                    };
                     self.emit_call(call, nr);
                 }
             }
@@ -2101,6 +2144,10 @@ impl Translator<'_> {
     }
 
     fn op_local_set(&mut self, local: Reg, tee: bool) {
+        if usize::from(local) < self.num_params {
+            // Parameters are the first locals; from the 64th on all count as written.
+            self.params_written |= 1u64.checked_shl(u32::from(local)).unwrap_or(0);
+        }
         let value = self.pop();
         let needs_preserve = self
             .stack
