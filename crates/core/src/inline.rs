@@ -10,7 +10,9 @@
 //!
 //! - the callee's slots become the caller's temporaries from the call's `base` on (where
 //!   its frame would have started: its parameters are the caller's argument slots, as for
-//!   a real call, and nothing above `base` is live in the caller across a call);
+//!   a real call, and nothing above `base` is live in the caller across a call), except
+//!   that a parameter the callee never writes (`CompiledFunc::params_written`) is read
+//!   where its argument is when that is a local of the caller or a constant (no copy);
 //! - its constants join the caller's, and its declared locals are zeroed by copies from a
 //!   zero constant, except those its entry block writes before any read
 //!   ([`needs_zeroing`]);
