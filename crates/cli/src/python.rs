@@ -65,7 +65,9 @@ OPTIONS:
                                by python-wasm/build.sh.
     --no-code-cache            Neither read nor write the code cache (translated python.wasm
                                functions kept in $WASMI_PY_CACHE/code, default
-                               ~/.cache/wasmi-py/code, for the next run's start-up).
+                               ~/.cache/wasmi-py/code, for the next run's start-up). Small
+                               functions are then not inlined either (it pays only when
+                               translations are kept).
     --profile FILE             Profile the guest (CPython's C functions, not Python ones):
                                write where the time went, per call stack of wasm functions,
                                to FILE (folded lines for flame-graph tools) and print the

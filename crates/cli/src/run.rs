@@ -51,7 +51,8 @@ OPTIONS:
     --no-code-cache Neither read nor write the code cache. By default translated
                     functions are kept in $WASMI_PY_CACHE/code (~/.cache/wasmi-py/code)
                     and reused when the same module runs again (unused files are
-                    deleted beyond 512 MiB).
+                    deleted beyond 512 MiB). Without it small functions are not
+                    inlined (it pays only when translations are kept).
     --profile FILE  Profile the guest: write where its time went, per call stack of
                     wasm functions, to FILE (folded lines for flame-graph tools) and
                     print the top functions to stderr at the end.
