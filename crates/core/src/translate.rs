@@ -178,7 +178,7 @@ struct Translator<'a> {
     consts: Vec<u64>,
     /// Index of each constant, once there are more than [`LINEAR_CONSTS`] (fewer are
     /// found by a linear search of `consts`).
-    const_index: std::collections::BTreeMap<u64, u16>,
+    const_index: ConstIndex,
     first_const: usize,
     func_index: u32,
     temp_base: usize,
@@ -207,6 +207,37 @@ struct Translator<'a> {
     inline_args: Vec<Option<Reg>>,
 }
 
+/// Index of a function's constants by bit pattern (see [`Translator::constant`]).
+///
+/// Performance: a `BTreeMap` here was ~4% of translating python.wasm (the eval loop has
+/// hundreds of constants); a few multiplications and shifts are enough to hash bit
+/// patterns (see [`MixHasher`]), and an adversary can at worst make one function's
+/// translation slower.
+type ConstIndex = std::collections::HashMap<u64, u16, std::hash::BuildHasherDefault<MixHasher>>;
+
+/// Hashes a `u64` with splitmix64's finaliser (two multiplications, three shifts): every
+/// input bit reaches the low bits the table picks buckets with (float constants have
+/// theirs mostly zero, which a single multiplication leaves so).
+#[derive(Default)]
+struct MixHasher(u64);
+
+impl std::hash::Hasher for MixHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0.rotate_left(8) ^ u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        let mut x = self.0 ^ n;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        self.0 = x ^ (x >> 31);
+    }
+}
+
 /// Buffers a translation works in, kept per thread and reused (cleared) by the next one:
 /// growing the translator's vectors from empty for every function, and the four vectors
 /// `fuse_pairs` builds, made malloc/realloc/free ~12% of translating python.wasm.
@@ -216,7 +247,7 @@ struct Scratch {
     stack: Vec<Operand>,
     ctrls: Vec<Ctrl>,
     consts: Vec<u64>,
-    const_index: std::collections::BTreeMap<u64, u16>,
+    const_index: ConstIndex,
     pairs: PairScratch,
 }
 
@@ -2324,6 +2355,24 @@ fn small(index: u32, at: usize) -> Result<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_hashes_spread_float_bit_patterns_over_buckets() {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let build = BuildHasherDefault::<MixHasher>::default();
+        // Small floats and powers of two: bit patterns whose low bits are all zero.
+        let values: Vec<u64> = (1..=64)
+            .map(|i| f64::from(i).to_bits())
+            .chain((0..64).map(|i| 1u64 << i))
+            .collect();
+        let buckets: std::collections::HashSet<u64> =
+            values.iter().map(|&v| build.hash_one(v) & 0xff).collect();
+        assert!(
+            buckets.len() >= 64,
+            "{} of 256 buckets for 128 values",
+            buckets.len()
+        );
+    }
 
     #[test]
     fn verifier_rejects_what_the_loop_cannot_check() {
