@@ -1,5 +1,5 @@
 //! Instructions: the [`Operator`] enum and the reader that decodes a body into it, both
-//! expanded from the table in [`table`](crate::table).
+//! expanded from the table in `table.rs` (`for_each_operator!`).
 
 use crate::error::{Error, Result};
 use crate::reader::Reader;

@@ -20,7 +20,7 @@
 //! the interpreter's translator are all expansions of this table, so an instruction is added or
 //! corrected here once.
 
-/// Calls `$mac!` with the full operator table (see the [module docs](self)).
+/// Calls `$mac!` with the full operator table (see the docs of `table.rs`, where it is defined).
 #[macro_export]
 macro_rules! for_each_operator {
     ($mac:ident) => {
