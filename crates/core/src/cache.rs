@@ -930,30 +930,71 @@ mod tests {
         (bytes, perm)
     }
 
-    /// Calls export `name` (no parameters, an i64 result) of `module` in a fresh store.
-    fn call_export(engine: &crate::Engine, module: &crate::Module, name: &str) -> i64 {
-        use crate::{Linker, Store, Val};
-        let mut store = Store::new(engine, ());
-        let instance = Linker::new().instantiate(&mut store, module).unwrap();
-        let f = instance.get_func(&store, name).unwrap();
-        match f.call(&mut store, &[]).unwrap()[..] {
-            [Val::I64(v)] => v,
-            ref other => panic!("{other:?}"),
+    /// A run of `perm` with every body found in the cache: its own and its callees'.
+    const ALL_HITS: CodeCacheStats = CodeCacheStats {
+        hits: MANY as usize + 1,
+        misses: 0,
+    };
+
+    /// [`many_bodies`] run once with the code cache in a fresh directory (`perm` called,
+    /// the cache saved), for tests that load it again.
+    struct SavedManyBodies {
+        engine: crate::Engine,
+        bytes: Vec<u8>,
+        dir: PathBuf,
+        /// `perm`'s order of calls.
+        perm: Vec<u32>,
+        /// The module without a cache: what each export returns.
+        uncached: crate::Module,
+    }
+
+    impl SavedManyBodies {
+        /// Saved with `engine` in a directory named after `name`.
+        fn new(engine: crate::Engine, name: &str) -> Self {
+            let (bytes, perm) = many_bodies();
+            let dir = std::env::temp_dir().join(format!("wasmi-py-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let uncached = crate::Module::new(&engine, &bytes).unwrap();
+            let saved = Self {
+                engine,
+                bytes,
+                dir,
+                perm,
+                uncached,
+            };
+            let first = saved.load();
+            assert_eq!(saved.call(&first, "perm"), saved.expected("perm"));
+            assert!(first.save_code_cache().unwrap());
+            saved
+        }
+
+        /// The module loaded again with the saved cache.
+        fn load(&self) -> crate::Module {
+            crate::Module::with_code_cache(&self.engine, &self.bytes, &self.dir).unwrap()
+        }
+
+        /// Calls export `name` (no parameters, an i64 result) of `module` in a fresh store.
+        fn call(&self, module: &crate::Module, name: &str) -> i64 {
+            use crate::{Linker, Store, Val};
+            let mut store = Store::new(&self.engine, ());
+            let instance = Linker::new().instantiate(&mut store, module).unwrap();
+            let f = instance.get_func(&store, name).unwrap();
+            match f.call(&mut store, &[]).unwrap()[..] {
+                [Val::I64(v)] => v,
+                ref other => panic!("{other:?}"),
+            }
+        }
+
+        /// What export `name` returns without the cache.
+        fn expected(&self, name: &str) -> i64 {
+            self.call(&self.uncached, name)
         }
     }
 
-    /// [`many_bodies`] run once with the code cache in a fresh directory named after
-    /// `name` (`perm` called, the cache saved): the module, the directory, `perm`'s order.
-    fn saved_many_bodies(engine: &crate::Engine, name: &str) -> (Vec<u8>, PathBuf, Vec<u32>) {
-        let (bytes, perm) = many_bodies();
-        let dir = std::env::temp_dir().join(format!("wasmi-py-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let first = crate::Module::with_code_cache(engine, &bytes, &dir).unwrap();
-        let uncached = crate::Module::new(engine, &bytes).unwrap();
-        let perm_result = call_export(engine, &uncached, "perm");
-        assert_eq!(call_export(engine, &first, "perm"), perm_result);
-        assert!(first.save_code_cache().unwrap());
-        (bytes, dir, perm)
+    impl Drop for SavedManyBodies {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 
     #[test]
@@ -964,14 +1005,13 @@ mod tests {
             decode_ahead: false,
             ..Config::default()
         });
-        let (bytes, dir, perm) = saved_many_bodies(&engine, "cache-order");
-        let call = |module: &crate::Module, name: &str| call_export(&engine, module, name);
-        let uncached = crate::Module::new(&engine, &bytes).unwrap();
-        let (perm_result, bwd_result) = (call(&uncached, "perm"), call(&uncached, "bwd"));
-        let load = || crate::Module::with_code_cache(&engine, &bytes, &dir).unwrap();
+        let saved = SavedManyBodies::new(engine, "cache-order");
+        let (dir, perm) = (&saved.dir, &saved.perm);
+        let (perm_result, bwd_result) = (saved.expected("perm"), saved.expected("bwd"));
+        let (load, call) = (|| saved.load(), |m: &_, name| saved.call(m, name));
 
         // The payload: `perm` (defined function MANY), then its callees in the order called.
-        let path = std::fs::read_dir(&dir)
+        let path = std::fs::read_dir(dir)
             .unwrap()
             .next()
             .unwrap()
@@ -1001,11 +1041,7 @@ mod tests {
         };
         let second = load();
         assert_eq!(call(&second, "perm"), perm_result);
-        let all = CodeCacheStats {
-            hits: MANY as usize + 1,
-            misses: 0,
-        };
-        assert_eq!(second.code_cache_stats(), Some(all));
+        assert_eq!(second.code_cache_stats(), Some(ALL_HITS));
         assert!(reads(&second) <= windows + 2, "{} reads", reads(&second));
 
         // In another order (backwards through the file's shuffle): the same bodies, read
@@ -1017,28 +1053,20 @@ mod tests {
             misses: 1,
         };
         assert_eq!(third.code_cache_stats(), Some(callees));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn decoding_ahead_takes_each_body_once_and_stays_near_the_first_calls() {
-        let engine = crate::Engine::default();
-        let (bytes, dir, _) = saved_many_bodies(&engine, "cache-ahead");
-        let call = |module: &crate::Module, name: &str| call_export(&engine, module, name);
-        let uncached = crate::Module::new(&engine, &bytes).unwrap();
-        let (perm_result, one_result) = (call(&uncached, "perm"), call(&uncached, "one"));
-        let load = || crate::Module::with_code_cache(&engine, &bytes, &dir).unwrap();
+        let saved = SavedManyBodies::new(crate::Engine::default(), "cache-ahead");
+        let (perm_result, one_result) = (saved.expected("perm"), saved.expected("one"));
+        let (load, call) = (|| saved.load(), |m: &_, name| saved.call(m, name));
 
         // Every body of the file counted once, whether the helper or the program decoded
         // it, and the same results; saving again finds nothing new.
         for _ in 0..5 {
             let again = load();
             assert_eq!(call(&again, "perm"), perm_result);
-            let all = CodeCacheStats {
-                hits: MANY as usize + 1,
-                misses: 0,
-            };
-            assert_eq!(again.code_cache_stats(), Some(all));
+            assert_eq!(again.code_cache_stats(), Some(ALL_HITS));
             assert!(!again.save_code_cache().unwrap());
         }
 
@@ -1075,7 +1103,6 @@ mod tests {
             module.upgrade().is_none(),
             "the module outlived its last handle"
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
