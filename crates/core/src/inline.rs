@@ -169,11 +169,7 @@ mod tests {
     }
 
     fn module_with(text: &str, inline: bool, lazy: bool) -> Module {
-        let buf = wast::parser::ParseBuffer::new(text).unwrap();
-        let bytes = wast::parser::parse::<wast::Wat>(&buf)
-            .unwrap()
-            .encode()
-            .unwrap();
+        let bytes = wasm(text);
         let engine = Engine::new(Config {
             inline: if inline {
                 Inline::Always
@@ -184,6 +180,15 @@ mod tests {
             ..Config::default()
         });
         Module::new(&engine, &bytes).unwrap()
+    }
+
+    /// The binary of module `text`.
+    fn wasm(text: &str) -> Vec<u8> {
+        let buf = wast::parser::ParseBuffer::new(text).unwrap();
+        wast::parser::parse::<wast::Wat>(&buf)
+            .unwrap()
+            .encode()
+            .unwrap()
     }
 
     /// Defined function `f`'s code and the functions it calls.
@@ -271,16 +276,11 @@ mod tests {
 
     #[test]
     fn by_default_only_modules_with_a_code_cache_inline() {
-        let buf = wast::parser::ParseBuffer::new(
+        let bytes = wasm(
             r#"(module
               (func $small (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
               (func (export "caller") (param i32) (result i32) (call $small (local.get 0))))"#,
-        )
-        .unwrap();
-        let bytes = wast::parser::parse::<wast::Wat>(&buf)
-            .unwrap()
-            .encode()
-            .unwrap();
+        );
         let dir =
             std::env::temp_dir().join(format!("wasmi-py-inline-policy-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
