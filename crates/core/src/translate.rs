@@ -201,6 +201,7 @@ struct Translator<'a> {
     inline_budget: usize,
     /// See [`CompiledFunc::params_written`].
     params_written: u64,
+    /// Parameters of the function (its first locals).
     num_params: usize,
     /// Reused by [`Translator::inline_call`]: where each parameter of the callee is read
     /// (`None`: its own slot, where the argument was copied).
@@ -248,6 +249,7 @@ struct Scratch {
     ctrls: Vec<Ctrl>,
     consts: Vec<u64>,
     const_index: ConstIndex,
+    inline_args: Vec<Option<Reg>>,
     pairs: PairScratch,
 }
 
@@ -363,19 +365,20 @@ fn translate_with(
         inline_budget: body_bytes.max(inline::MIN_GROWTH_BUDGET),
         params_written: 0,
         num_params,
-        inline_args: Vec::new(),
+        inline_args: std::mem::take(&mut scratch.inline_args),
     };
     t.instrs.clear();
     t.stack.clear();
     t.ctrls.clear();
     t.consts.clear();
     t.const_index.clear();
-    let result = t.run(ops, num_params, num_locals, &mut scratch.pairs);
+    let result = t.run(ops, num_locals, &mut scratch.pairs);
     scratch.instrs = t.instrs;
     scratch.stack = t.stack;
     scratch.ctrls = t.ctrls;
     scratch.consts = t.consts;
     scratch.const_index = t.const_index;
+    scratch.inline_args = t.inline_args;
     result
 }
 
@@ -385,10 +388,10 @@ impl Translator<'_> {
     fn run(
         &mut self,
         mut ops: wasmi_py_decode::OperatorsReader<'_>,
-        num_params: usize,
         num_locals: usize,
         pairs: &mut PairScratch,
     ) -> Result<CompiledFunc> {
+        let num_params = self.num_params;
         self.ctrls.push(Ctrl {
             kind: CtrlKind::Function,
             height: 0,
